@@ -1,0 +1,1 @@
+"""Lambda handlers: thin entry points that call the application services in the layer."""

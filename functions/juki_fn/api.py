@@ -1,0 +1,181 @@
+"""The private API for counter terminals and calling systems.
+
+(No ``from __future__ import annotations`` here: Powertools reads the route signatures at run time.)
+
+Calling systems authenticate with SigV4 (API Gateway's IAM authorisation); the acting staff
+member with the short-lived token in ``X-Juki-Staff-Token``. Every route names the permission
+it needs in ``ROUTE_PERMISSIONS``; a route without an entry is refused (deny by default).
+"""
+
+
+import json
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from juki.bootstrap import services
+from juki.domain.errors import DomainError, Forbidden, NotFound
+from juki.domain.model import MoveIn, Movement, MovementStatus, PersonRecord
+from juki.domain.staff import Actor, Permission
+from juki.observability import logger, tracer
+from juki.services.inquiry import HouseholdView
+from juki_fn.errors import error_body, validation_error_body
+
+STAFF_TOKEN_HEADER = "X-Juki-Staff-Token"
+JSON = "application/json"
+
+ROUTE_PERMISSIONS: dict[tuple[str, str], Permission] = {
+    ("POST", "/movements"): Permission.MOVEMENT_ENTER,
+    ("GET", "/movements/{movement_id}"): Permission.RESIDENT_READ,
+    ("POST", "/movements/{movement_id}/approve"): Permission.MOVEMENT_APPROVE,
+    ("GET", "/households/{household_id}"): Permission.RESIDENT_READ,
+    ("GET", "/persons/{person_id}"): Permission.RESIDENT_READ,
+}
+
+app = APIGatewayRestResolver(enable_validation=True)
+
+MovementId = Annotated[str, Path(description="異動番号", pattern=r"^[0-9a-f]{32}$")]
+HouseholdId = Annotated[str, Path(description="世帯番号 (10桁、検査数字付き)", pattern=r"^\d{10}$")]
+PersonId = Annotated[str, Path(description="宛名番号 (10桁、検査数字付き)", pattern=r"^\d{10}$")]
+
+
+def _json(status: int, body: Any) -> Response[str]:
+    return Response(status_code=status, content_type=JSON, body=json.dumps(body, ensure_ascii=False))
+
+
+def authenticate(router: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """Who is acting, and may they call this route at all? Deny unless the table allows."""
+    event = router.current_event
+    route = router.context.get("_route")
+    permission = ROUTE_PERMISSIONS.get((route.method, route.openapi_path)) if route else None
+    if permission is None:  # no such route, or a route nobody may call: nothing runs
+        raise NotFound("ROUTE_NOT_FOUND", "そのような操作はありません")
+    actor = services().tokens.actor(
+        event.headers.get(STAFF_TOKEN_HEADER),
+        caller=event.request_context.identity.user_arn or "unknown",
+        request_id=event.request_context.request_id,
+    )
+    if not actor.may(permission):
+        raise Forbidden("PERMISSION_DENIED", "この操作の権限がありません")
+    router.append_context(actor=actor)
+    logger.append_keys(staff_id=actor.staff_id, terminal=actor.terminal)
+    return next_middleware(router)
+
+
+app.use(middlewares=[authenticate])
+
+
+def current_actor() -> Actor:
+    actor: Actor = app.context["actor"]
+    return actor
+
+
+@app.post(
+    "/movements",
+    summary="異動の仮登録 (転入)",
+    description="届出を仮登録します。別の職員が決裁するまで本登録されません。",
+    responses={201: {"description": "仮登録した異動", "content": {JSON: {"model": Movement}}}},
+    tags=["異動"],
+)
+@tracer.capture_method
+def enter_movement(command: Annotated[MoveIn, Body(description="転入の届出")]) -> Response[str]:
+    movement = services().movements.enter(command, current_actor())
+    return Response(status_code=201, content_type=JSON, body=movement.model_dump_json())
+
+
+@app.get("/movements/<movement_id>", summary="異動の照会", tags=["異動"])
+@tracer.capture_method
+def get_movement(movement_id: MovementId) -> Movement:
+    return services().movements.get(movement_id, current_actor())
+
+
+@app.post(
+    "/movements/<movement_id>/approve",
+    summary="異動の決裁 (本登録)",
+    description=(
+        "入力者と別の職員が決裁し、状態機械が現在の台帳で再確認して一つのトランザクションで本登録します。"
+        "本登録が終われば 200、処理中なら 202 を返します。"
+    ),
+    responses={
+        200: {"description": "本登録した異動", "content": {JSON: {"model": Movement}}},
+        202: {"description": "決裁済み、本登録の処理中", "content": {JSON: {"model": Movement}}},
+    },
+    tags=["異動"],
+)
+@tracer.capture_method
+def approve_movement(movement_id: MovementId) -> Response[str]:
+    settings = services().settings
+    outcome = services().movements.approve(movement_id, current_actor(), settings.approval_wait_seconds)
+    movement = outcome.movement
+    if movement.status == MovementStatus.FAILED:
+        first = movement.failure[0] if movement.failure else None
+        return _json(
+            409,
+            error_body(
+                "COMMIT_REFUSED",
+                first.message if first else "本登録できませんでした",
+                first.field if first else None,
+                movement.failure,
+            ),
+        )
+    status = 200 if movement.status == MovementStatus.FINAL else 202
+    return Response(status_code=status, content_type=JSON, body=movement.model_dump_json())
+
+
+@app.get("/households/<household_id>", summary="世帯の照会 (世帯員を含む)", tags=["照会"])
+@tracer.capture_method
+def get_household(household_id: HouseholdId) -> HouseholdView:
+    return services().inquiry.household(household_id, current_actor())
+
+
+@app.get("/persons/<person_id>", summary="住民の照会", tags=["照会"])
+@tracer.capture_method
+def get_person(person_id: PersonId) -> PersonRecord:
+    return services().inquiry.person(person_id, current_actor())
+
+
+@app.exception_handler(DomainError)
+def domain_error(error: DomainError) -> Response[str]:
+    logger.info("refused", extra={"code": error.code, "status": error.status})
+    return _json(error.status, error_body(error.code, error.message, error.field, list(error.issues)))
+
+
+@app.exception_handler(RequestValidationError)
+def request_validation_error(error: RequestValidationError) -> Response[str]:
+    body = validation_error_body(error.errors())
+    logger.info("invalid request", extra={"code": body["error"]["code"], "field": body["error"]["field"]})
+    return _json(422, body)
+
+
+def openapi_schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(
+        app.get_openapi_json_schema(
+            title="Juki 住民記録システム API",
+            version="0.1.0",
+            description=(
+                "閉域網の庁内端末・連携システムから呼び出すプライベートAPI。呼出元システムは SigV4 で署名し、"
+                f"操作する職員は {STAFF_TOKEN_HEADER} ヘッダーの短期トークン (ES256) で識別します。"
+            ),
+            security_schemes={
+                "sigv4": APIKey(name="Authorization", in_=APIKeyIn.header, description="AWS SigV4 (IAM)"),
+                "staffToken": APIKey(name=STAFF_TOKEN_HEADER, in_=APIKeyIn.header, description="職員トークン"),
+            },
+            security=[{"sigv4": [], "staffToken": []}],
+        )
+    )
+    return schema
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
+
+
+__all__ = ["BaseRouter", "app", "lambda_handler", "openapi_schema"]

@@ -1,0 +1,69 @@
+"""The one error shape of the API: a stable code, a Japanese message, the field."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from juki.domain.errors import Issue
+
+# Japanese messages for pydantic's error types; anything else falls back to a general one.
+_MESSAGES = {
+    "missing": "必須の項目です",
+    "json_invalid": "JSONの形式が正しくありません",
+    "string_pattern_mismatch": "形式が正しくありません",
+    "string_too_short": "文字数が足りません",
+    "string_too_long": "文字数が多すぎます",
+    "too_short": "件数が足りません",
+    "too_long": "件数が多すぎます",
+    "date_from_datetime_parsing": "日付は YYYY-MM-DD で入力してください",
+    "date_parsing": "日付は YYYY-MM-DD で入力してください",
+    "date_type": "日付は YYYY-MM-DD で入力してください",
+    "enum": "選択肢にない値です",
+    "literal_error": "選択肢にない値です",
+    "extra_forbidden": "定義されていない項目です",
+    "string_type": "文字列で入力してください",
+    "model_attributes_type": "オブジェクトで入力してください",
+    "dict_type": "オブジェクトで入力してください",
+    "list_type": "配列で入力してください",
+    "value_error": "値が正しくありません",
+}
+
+
+def error_body(
+    code: str, message: str, field: str | None = None, issues: Sequence[Issue] = ()
+) -> dict[str, Any]:
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "field": field,
+            "issues": [issue.model_dump() for issue in issues],
+        }
+    }
+
+
+def _field(location: Sequence[Any]) -> str:
+    """("body", "members", 0, "birth_date") → "members[0].birth_date"."""
+    parts = [str(part) for part in location if part not in ("body", "path", "query", "header")]
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if part.isdigit() else (f".{part}" if text else part)
+    return text or "body"
+
+
+def _message(error: dict[str, Any]) -> str:
+    if error.get("type") == "value_error":
+        # Our own validators raise Japanese messages; pydantic prefixes "Value error, ".
+        return str(error.get("msg", "")).removeprefix("Value error, ") or _MESSAGES["value_error"]
+    return _MESSAGES.get(str(error.get("type")), "入力が正しくありません")
+
+
+def validation_error_body(errors: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Never echoes the input: a rejected value may be personal data."""
+    issues = [
+        Issue(code="INVALID_FIELD", message=_message(error), field=_field(error.get("loc", ())))
+        for error in errors
+    ]
+    first = issues[0] if issues else Issue(code="INVALID_FIELD", message="入力が正しくありません")
+    return error_body("VALIDATION_ERROR", first.message, first.field, issues)

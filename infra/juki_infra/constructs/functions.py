@@ -1,0 +1,165 @@
+"""Every Lambda function of the description, built the same way with least-privilege IAM."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from juki_infra.description import (
+    ENV_MUNICIPALITY_CODE,
+    ENV_TOKEN_AUDIENCE,
+    ENV_TOKEN_ISSUER,
+    ENV_TOKEN_PUBLIC_KEYS,
+    FUNCTIONS_DIR,
+    Access,
+    FunctionSpec,
+    SystemDescription,
+)
+from juki_infra.layer import shared_layer
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from juki_infra.config import JukiConfig
+    from juki_infra.constructs.data import DataStore
+    from juki_infra.constructs.network import Network
+
+# Lambda in a VPC manages its network interfaces itself; these EC2 actions take no resource ARN.
+ENI_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+)
+
+
+class Functions(Construct):
+    """Creates functions from FunctionSpecs; ``add`` is called once per spec."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        description: SystemDescription,
+        config: JukiConfig,
+        data: DataStore,
+        network: Network,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.description = description
+        self.config = config
+        self.data = data
+        self.network = network
+        self.layer = shared_layer(self, "SharedLayer", description.name("shared"))
+        self.code = lambda_.Code.from_asset(
+            str(FUNCTIONS_DIR), exclude=["**/__pycache__", "**/*.pyc", "**/.pytest_cache"]
+        )
+        self.functions: dict[str, lambda_.Function] = {}
+        self.roles: dict[str, iam.Role] = {}
+
+    def add(self, spec: FunctionSpec, state_machines: Mapping[str, sfn.IStateMachine]) -> lambda_.Function:
+        name = self.description.name(spec.id)
+        log_group = self.data.log_group(self, f"Logs-{spec.id}", f"/aws/lambda/{name}")
+        role = iam.Role(
+            self,
+            f"Role-{spec.id}",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{name}: {spec.description}",
+        )
+        role.add_to_policy(iam.PolicyStatement(actions=list(ENI_ACTIONS), resources=["*"]))
+        log_group.grant_write(role)
+
+        function = lambda_.Function(
+            self,
+            f"Function-{spec.id}",
+            function_name=name,
+            description=spec.description,
+            runtime=lambda_.Runtime.PYTHON_3_12,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=spec.handler,
+            code=self.code,
+            layers=[self.layer],
+            memory_size=spec.memory_mb,
+            timeout=Duration.seconds(spec.timeout_seconds),
+            role=role,
+            vpc=self.network.vpc,
+            vpc_subnets=self.network.isolated_subnets,
+            security_groups=[self.network.function_security_group],
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+            reserved_concurrent_executions=self.config.reserved_concurrency,
+            environment=self._environment(spec, state_machines),
+        )
+        self._grant(spec, function, state_machines)
+        self.functions[spec.id] = function
+        self.roles[spec.id] = role
+        return function
+
+    def _environment(
+        self, spec: FunctionSpec, state_machines: Mapping[str, sfn.IStateMachine]
+    ) -> dict[str, str]:
+        environment = {
+            ENV_MUNICIPALITY_CODE: self.description.municipality_code,
+            ENV_TOKEN_ISSUER: self.config.staff_token_issuer,
+            ENV_TOKEN_AUDIENCE: self.config.staff_token_audience,
+            ENV_TOKEN_PUBLIC_KEYS: self.config.staff_token_public_keys,
+            "POWERTOOLS_SERVICE_NAME": "juki",
+        }
+        for table_spec in self.description.tables:
+            if table_spec.id in spec.tables:
+                environment[table_spec.env_var] = self.data.tables[table_spec.id].table_name
+        for bucket_spec in self.description.buckets:
+            if bucket_spec.id in spec.buckets:
+                environment[bucket_spec.env_var] = self.data.buckets[bucket_spec.id].bucket_name
+        for queue_spec in self.description.queues:
+            if queue_spec.id in spec.queues:
+                environment[queue_spec.env_var] = self.data.queues[queue_spec.id].queue_url
+        for machine_id in spec.starts_state_machines:
+            machine_spec = self.description.state_machine(machine_id)
+            environment[machine_spec.env_var] = state_machines[machine_id].state_machine_arn
+        return environment
+
+    def _grant(
+        self, spec: FunctionSpec, function: lambda_.Function, state_machines: Mapping[str, sfn.IStateMachine]
+    ) -> None:
+        for table_id, access in spec.tables.items():
+            table = self.data.tables[table_id]
+            if access is Access.READ_WRITE:
+                table.grant_read_write_data(function)
+            else:
+                table.grant_read_data(function)
+        for bucket_id, access in spec.buckets.items():
+            bucket = self.data.buckets[bucket_id]
+            if access is Access.READ_WRITE:
+                bucket.grant_read_write(function)
+            else:
+                bucket.grant_read(function)
+        for queue_id in spec.queues:
+            self.data.queues[queue_id].grant_send_messages(function)
+        for key_id in spec.keys:
+            self.data.keys[key_id].grant_encrypt_decrypt(function)
+        for machine_id in spec.starts_state_machines:
+            machine = state_machines[machine_id]
+            machine.grant_start_execution(function)
+            # Executions of exactly this machine (its name is fixed by the description).
+            function.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["states:DescribeExecution"],
+                    resources=[self.execution_arns(machine_id)],
+                )
+            )
+
+    def execution_arns(self, machine_id: str) -> str:
+        return Stack.of(self).format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{self.description.name(machine_id)}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )

@@ -1,0 +1,59 @@
+"""Standard state machines from the ASL files, with function ARNs substituted in."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from juki_infra.constructs.data import DataStore
+    from juki_infra.description import SystemDescription
+
+
+class Workflows(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        description: SystemDescription,
+        data: DataStore,
+        functions: Mapping[str, lambda_.IFunction],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.state_machines: dict[str, sfn.StateMachine] = {}
+        self.log_groups: dict[str, logs.LogGroup] = {}
+        for spec in description.state_machines:
+            name = description.name(spec.id)
+            # The vendedlogs prefix keeps the log group out of the size-limited Logs resource policy.
+            log_group = data.log_group(self, f"Logs-{spec.id}", f"/aws/vendedlogs/states/{name}")
+            machine = sfn.StateMachine(
+                self,
+                f"StateMachine-{spec.id}",
+                state_machine_name=name,
+                state_machine_type=sfn.StateMachineType.STANDARD,
+                comment=spec.description,
+                definition_body=sfn.DefinitionBody.from_file(str(spec.definition_path)),
+                definition_substitutions={
+                    placeholder: functions[function_id].function_arn
+                    for placeholder, function_id in spec.functions.items()
+                },
+                logs=sfn.LogOptions(
+                    destination=log_group,
+                    level=sfn.LogLevel.ALL,
+                    # Execution input and output carry personal data (住民票の記載事項, 個人番号);
+                    # it must never reach the logs. Events, state names and errors still do.
+                    include_execution_data=False,
+                ),
+                tracing_enabled=True,
+            )
+            for function_id in spec.functions.values():
+                functions[function_id].grant_invoke(machine)
+            self.state_machines[spec.id] = machine
+            self.log_groups[spec.id] = log_group

@@ -1,0 +1,244 @@
+"""The one description of the system's resources.
+
+Both the CDK app (``juki_infra.stack``) and the local system (``juki_local``) build
+exactly what is listed here: tables and their indexes, KMS keys, buckets, queues,
+functions (with the handler each runs and what each may touch) and state machines
+(with the ASL file and the substitutions each needs). Neither side keeps a second,
+hand-written list. Changing a resource means changing it here.
+
+Names are physical names, derived from the municipality code, so that a deployment
+per municipality never collides with another and the local system uses the same names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STATEMACHINES_DIR = REPO_ROOT / "statemachines"
+FUNCTIONS_DIR = REPO_ROOT / "functions"
+LAYER_DIR = REPO_ROOT / "layers" / "juki"
+
+
+class Access(StrEnum):
+    READ = "read"
+    READ_WRITE = "read_write"
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """A customer-managed KMS key."""
+
+    id: str
+    description: str
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    name: str
+    partition_key: str
+    sort_key: str
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    id: str
+    env_var: str
+    key: str  # KeySpec.id of the customer-managed key that encrypts it
+    partition_key: str = "pk"
+    sort_key: str = "sk"
+    indexes: tuple[IndexSpec, ...] = ()
+    ttl_attribute: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class BucketSpec:
+    id: str
+    env_var: str
+    key: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    id: str
+    env_var: str
+    key: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """A Lambda function: the handler it runs and the resources it may touch.
+
+    ``handler`` is the same dotted path locally and in Lambda (``functions/`` is the
+    asset root, ``layers/juki/python`` the layer).
+    """
+
+    id: str
+    handler: str
+    description: str
+    tables: dict[str, Access] = field(default_factory=dict)
+    buckets: dict[str, Access] = field(default_factory=dict)
+    queues: tuple[str, ...] = ()
+    keys: tuple[str, ...] = ()
+    starts_state_machines: tuple[str, ...] = ()
+    memory_mb: int = 512
+    timeout_seconds: int = 29
+
+
+@dataclass(frozen=True)
+class StateMachineSpec:
+    """A state machine whose ASL lives in ``statemachines/``.
+
+    ``functions`` maps each ``${Name}`` placeholder in the ASL to the id of the
+    function whose ARN replaces it.
+    """
+
+    id: str
+    definition_file: str
+    env_var: str
+    description: str
+    functions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def definition_path(self) -> Path:
+        return STATEMACHINES_DIR / self.definition_file
+
+
+@dataclass(frozen=True)
+class SystemDescription:
+    municipality_code: str
+    keys: tuple[KeySpec, ...]
+    tables: tuple[TableSpec, ...]
+    buckets: tuple[BucketSpec, ...]
+    queues: tuple[QueueSpec, ...]
+    functions: tuple[FunctionSpec, ...]
+    state_machines: tuple[StateMachineSpec, ...]
+
+    @property
+    def prefix(self) -> str:
+        return f"juki-{self.municipality_code}"
+
+    def name(self, resource_id: str) -> str:
+        """Physical name of a table, queue, function or state machine."""
+        return f"{self.prefix}-{resource_id}"
+
+    def bucket_name(self, bucket_id: str, account: str) -> str:
+        """Bucket names are global, so they carry the account too."""
+        return f"{self.prefix}-{bucket_id}-{account}"
+
+    def key_alias(self, key_id: str) -> str:
+        return f"alias/{self.prefix}-{key_id}"
+
+    def table(self, table_id: str) -> TableSpec:
+        return _by_id(self.tables, table_id)
+
+    def function(self, function_id: str) -> FunctionSpec:
+        return _by_id(self.functions, function_id)
+
+    def state_machine(self, machine_id: str) -> StateMachineSpec:
+        return _by_id(self.state_machines, machine_id)
+
+
+def _by_id[T: (TableSpec, FunctionSpec, StateMachineSpec)](items: tuple[T, ...], wanted: str) -> T:
+    for item in items:
+        if item.id == wanted:
+            return item
+    raise KeyError(wanted)
+
+
+# Environment variables every function receives besides its resources.
+ENV_MUNICIPALITY_CODE = "JUKI_MUNICIPALITY_CODE"
+ENV_TOKEN_ISSUER = "JUKI_STAFF_TOKEN_ISSUER"
+ENV_TOKEN_AUDIENCE = "JUKI_STAFF_TOKEN_AUDIENCE"
+ENV_TOKEN_PUBLIC_KEYS = "JUKI_STAFF_TOKEN_PUBLIC_KEYS"
+
+
+def describe(municipality_code: str) -> SystemDescription:
+    """The resources of one municipality's deployment."""
+    ledger_rw = {"ledger": Access.READ_WRITE, "oplog": Access.READ_WRITE, "outbox": Access.READ_WRITE}
+    return SystemDescription(
+        municipality_code=municipality_code,
+        keys=(
+            KeySpec("data", "Encrypts the ledger tables, buckets and queues at rest"),
+            KeySpec("pii", "Field-level encryption of 個人番号 (Encryption SDK)"),
+        ),
+        tables=(
+            TableSpec(
+                "ledger",
+                "JUKI_LEDGER_TABLE",
+                key="data",
+                indexes=(IndexSpec("gsi1", "gsi1pk", "gsi1sk"),),
+                description="住民基本台帳: person and household versions, movements, counters",
+            ),
+            TableSpec(
+                "oplog",
+                "JUKI_OPLOG_TABLE",
+                key="data",
+                indexes=(IndexSpec("by_staff", "staff_id", "sk"),),
+                description="操作ログ: every read and write of personal data",
+            ),
+            TableSpec(
+                "outbox",
+                "JUKI_OUTBOX_TABLE",
+                key="data",
+                indexes=(IndexSpec("by_status", "status", "sk"),),
+                description="Outgoing linkage messages, written with the change that causes them",
+            ),
+        ),
+        buckets=(
+            BucketSpec("documents", "JUKI_DOCUMENTS_BUCKET", key="data", description="Certificates (PDF)"),
+            BucketSpec("exchange", "JUKI_EXCHANGE_BUCKET", key="data", description="Peer drop zones"),
+        ),
+        queues=(
+            QueueSpec("linkage", "JUKI_LINKAGE_QUEUE_URL", key="data", description="Linkage dispatch"),
+        ),
+        functions=(
+            FunctionSpec(
+                "api",
+                "juki_fn.api.lambda_handler",
+                "Private API for counter terminals and calling systems",
+                tables=ledger_rw,
+                keys=("pii",),
+                starts_state_machines=("movement-approval",),
+            ),
+            FunctionSpec(
+                "movement-validate",
+                "juki_fn.movement_tasks.validate_handler",
+                "Re-validates an approved movement against the current ledger",
+                tables={"ledger": Access.READ},
+                timeout_seconds=60,
+            ),
+            FunctionSpec(
+                "movement-commit",
+                "juki_fn.movement_tasks.commit_handler",
+                "Commits an approved movement in one transaction",
+                tables=ledger_rw,
+                timeout_seconds=60,
+            ),
+            FunctionSpec(
+                "movement-fail",
+                "juki_fn.movement_tasks.fail_handler",
+                "Records why an approved movement could not be committed",
+                tables=ledger_rw,
+                timeout_seconds=60,
+            ),
+        ),
+        state_machines=(
+            StateMachineSpec(
+                "movement-approval",
+                "movement_approval.asl.json",
+                "JUKI_MOVEMENT_STATE_MACHINE_ARN",
+                "Validates and commits an approved movement (本登録)",
+                functions={
+                    "ValidateFunctionArn": "movement-validate",
+                    "CommitFunctionArn": "movement-commit",
+                    "FailFunctionArn": "movement-fail",
+                },
+            ),
+        ),
+    )

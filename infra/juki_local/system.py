@@ -1,0 +1,118 @@
+"""The whole local system: emulator, resources, demo municipality, staff tokens and the API.
+
+Used by ``make run`` (``python -m juki_local``), the end-to-end tests and the benchmarks, so
+all three exercise the same assembly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import TracebackType
+
+from juki import bootstrap
+from juki.adapters.settings import ENV_APPROVAL_WAIT, ENV_TOKEN_MAX_LIFETIME
+from juki_infra.description import (
+    ENV_TOKEN_AUDIENCE,
+    ENV_TOKEN_ISSUER,
+    ENV_TOKEN_PUBLIC_KEYS,
+    SystemDescription,
+    describe,
+)
+from juki_local import demo_data, demo_loader
+from juki_local.emulator import ACCOUNT, Emulator, Provisioned, provision
+from juki_local.gateway import LocalApiGateway
+from juki_local.lambda_runtime import resolve_handler
+from juki_local.sigv4 import CallerCredential
+from juki_local.tokens import DEMO_STAFF, DemoStaff, LocalIdentityProvider
+
+SHIZUOKA_CITY = "221007"
+DEMO_TOKEN_LIFETIME_SECONDS = 12 * 3600  # a working day; deployments keep the 15-minute default
+
+COUNTER_SYSTEM = CallerCredential(
+    access_key_id="AKIAJUKILOCALCOUNTER",
+    secret_access_key="local-demo-secret-for-the-counter-system",  # noqa: S106 - local demo only
+    caller_arn=f"arn:aws:iam::{ACCOUNT}:role/juki-counter-terminal-system",
+    name="窓口端末システム (demo)",
+)
+
+
+@dataclass
+class LocalOptions:
+    api_port: int = 8080
+    moto_port: int = 0
+    residents: int = 1000
+    seed: int = 221007
+    municipality_code: str = SHIZUOKA_CITY
+    approval_wait_seconds: float = 20.0
+    callers: tuple[CallerCredential, ...] = field(default=(COUNTER_SYSTEM,))
+
+
+class LocalSystem:
+    def __init__(self, options: LocalOptions | None = None) -> None:
+        self.options = options or LocalOptions()
+        self.description: SystemDescription = describe(self.options.municipality_code)
+        self.emulator = Emulator(port=self.options.moto_port)
+        self.idp = LocalIdentityProvider()
+        self.resources = Provisioned()
+        self.gateway: LocalApiGateway | None = None
+        self.loaded = (0, 0)
+
+    def start(self) -> LocalSystem:
+        self.emulator.start()
+        token_settings = {
+            ENV_TOKEN_ISSUER: self.idp.issuer,
+            ENV_TOKEN_AUDIENCE: self.idp.audience,
+            ENV_TOKEN_PUBLIC_KEYS: self.idp.jwks(),
+            ENV_TOKEN_MAX_LIFETIME: str(DEMO_TOKEN_LIFETIME_SECONDS),
+            ENV_APPROVAL_WAIT: str(self.options.approval_wait_seconds),
+        }
+        self.resources = provision(self.emulator, self.description, token_settings)
+        bootstrap.services.cache_clear()  # a new emulator: build the services from the new environment
+        if self.options.residents:
+            households = demo_data.generate(residents=self.options.residents, seed=self.options.seed)
+            self.loaded = demo_loader.load(bootstrap.services().store, households)
+        api = self.description.function("api")
+        self.gateway = LocalApiGateway(
+            resolve_handler(api.handler),
+            {caller.access_key_id: caller for caller in self.options.callers},
+            function_name=self.description.name(api.id),
+            function_arn=self.resources.functions[api.id],
+            timeout_seconds=api.timeout_seconds,
+            port=self.options.api_port,
+            region=self.emulator.region,
+            openapi=_openapi,
+            title="Juki 住民記録システム API (local)",
+        )
+        self.gateway.start()
+        return self
+
+    def stop(self) -> None:
+        if self.gateway is not None:
+            self.gateway.stop()
+        self.emulator.stop()
+        bootstrap.services.cache_clear()
+
+    @property
+    def api_url(self) -> str:
+        assert self.gateway is not None
+        return self.gateway.url
+
+    def token(self, staff: DemoStaff, lifetime_seconds: int = DEMO_TOKEN_LIFETIME_SECONDS) -> str:
+        return self.idp.token(staff, lifetime_seconds)
+
+    def demo_tokens(self) -> dict[str, str]:
+        return {staff.roles[0]: self.token(staff) for staff in DEMO_STAFF}
+
+    def __enter__(self) -> LocalSystem:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def _openapi() -> dict[str, object]:
+    from juki_fn.api import openapi_schema  # noqa: PLC0415 - the handler module loads on first use
+
+    return openapi_schema()

@@ -1,0 +1,1 @@
+"""Adapters: DynamoDB (pynamodb), Step Functions, staff tokens, and the other outside parts."""

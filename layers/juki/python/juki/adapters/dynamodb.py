@@ -1,0 +1,340 @@
+"""The ledger in DynamoDB, through pynamodb.
+
+Layout of the ledger table (one table, keys ``pk``/``sk``):
+
+| item                  | pk                  | sk          | notes                                        |
+| --------------------- | ------------------- | ----------- | -------------------------------------------- |
+| person version n      | ``PERSON#<id>``     | ``V#<n>``   | never changed once written                   |
+| person, current       | ``PERSON#<id>``     | ``CURRENT`` | copy of the newest version; gsi1 = identity  |
+| household version n   | ``HOUSEHOLD#<id>``  | ``V#<n>``   |                                              |
+| household, current    | ``HOUSEHOLD#<id>``  | ``CURRENT`` |                                              |
+| movement              | ``MOVEMENT#<id>``   | ``MOVEMENT``| gsi1 = status, entered time                  |
+| id counter            | ``COUNTER#<kind>``  | ``COUNTER`` | person and household sequence numbers        |
+
+Every change is one ``TransactWriteItems`` call across the ledger, the operation log and
+the outbox; each write carries the condition that makes a retry or a concurrent change fail
+instead of overwriting.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, TypeVar
+
+from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from juki.domain import ids
+from juki.domain.errors import Conflict
+from juki.domain.linkage import OutboundMessage
+from juki.domain.movements import identity_key
+from juki.domain.model import CommitPlan, HouseholdRecord, Movement, MovementStatus, PersonRecord
+from juki.domain.oplog import OperationLogEntry
+from juki.services.ports import Allocation
+
+CURRENT = "CURRENT"
+VERSION_DIGITS = 6
+
+
+def person_key(person_id: str) -> str:
+    return f"PERSON#{person_id}"
+
+
+def household_key(household_id: str) -> str:
+    return f"HOUSEHOLD#{household_id}"
+
+
+def movement_key(movement_id: str) -> str:
+    return f"MOVEMENT#{movement_id}"
+
+
+def version_key(version: int) -> str:
+    return f"V#{version:0{VERSION_DIGITS}d}"
+
+
+def identity_index_key(identity: str) -> str:
+    return f"RESIDENT#{identity}"
+
+
+class _Gsi1(GlobalSecondaryIndex["LedgerItem"]):
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class LedgerItem(Model):
+    class Meta:
+        table_name: ClassVar[str | None] = None
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    kind = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(null=True)
+    version = NumberAttribute(null=True)
+    value = NumberAttribute(null=True)
+    body: MapAttribute[str, Any] = MapAttribute(null=True)
+    allocation: MapAttribute[str, Any] = MapAttribute(null=True)
+    gsi1 = _Gsi1()
+
+
+class OplogItem(Model):
+    class Meta:
+        table_name: ClassVar[str | None] = None
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    staff_id = UnicodeAttribute()
+    body: MapAttribute[str, Any] = MapAttribute()
+
+
+class OutboxItem(Model):
+    class Meta:
+        table_name: ClassVar[str | None] = None
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    status = UnicodeAttribute()
+    body: MapAttribute[str, Any] = MapAttribute()
+
+
+M = TypeVar("M", bound=Model)
+
+
+def bind(model: type[M], table_name: str, region: str, host: str | None) -> type[M]:
+    """A subclass of ``model`` bound to a physical table (names come from the environment)."""
+    meta = type("Meta", (), {"table_name": table_name, "region": region, "host": host})
+    return type(model.__name__, (model,), {"Meta": meta, "_connection": None})
+
+
+def oplog_item(entry: OperationLogEntry, model: type[OplogItem]) -> OplogItem:
+    """Log entries are partitioned by day and ordered by time within it."""
+    return model(
+        pk=f"DAY#{entry.at.date().isoformat()}",
+        sk=f"{entry.at.isoformat()}#{entry.entry_id}",
+        staff_id=entry.staff_id,
+        body=entry.model_dump(mode="json"),
+    )
+
+
+class DynamoLedgerStore:
+    """Implements ``LedgerStore`` and ``OperationLog`` on the ledger, oplog and outbox tables."""
+
+    def __init__(
+        self,
+        ledger_table: str,
+        oplog_table: str,
+        outbox_table: str,
+        region: str,
+        host: str | None = None,
+    ) -> None:
+        self._ledger = bind(LedgerItem, ledger_table, region, host)
+        self._oplog = bind(OplogItem, oplog_table, region, host)
+        self._outbox = bind(OutboxItem, outbox_table, region, host)
+        self._connection = Connection(region=region, host=host)
+
+    # -- movements ----------------------------------------------------------------------
+    def get_movement(self, movement_id: str) -> Movement | None:
+        try:
+            item = self._ledger.get(movement_key(movement_id), "MOVEMENT", consistent_read=True)
+        except DoesNotExist:
+            return None
+        return Movement.model_validate(item.body.as_dict())
+
+    def save_draft(self, movement: Movement, log: OperationLogEntry) -> None:
+        item = self._movement_item(movement)
+        with self._transaction() as tx:
+            tx.save(item, condition=self._ledger.pk.does_not_exist())
+            tx.save(oplog_item(log, self._oplog), condition=self._oplog.pk.does_not_exist())
+
+    def save_approval(self, movement: Movement, log: OperationLogEntry) -> None:
+        self._transition(movement, MovementStatus.DRAFT, log)
+
+    def save_failure(self, movement: Movement, log: OperationLogEntry) -> None:
+        self._transition(movement, MovementStatus.APPROVED, log)
+
+    def allocate_ids(self, movement_id: str, persons: int, households: int) -> Allocation:
+        existing = self._ledger.get(movement_key(movement_id), "MOVEMENT", consistent_read=True)
+        if existing.allocation is None:
+            allocation = Allocation(
+                person_ids=self._next_ids("person", persons),
+                household_ids=self._next_ids("household", households),
+            )
+            try:
+                existing.update(
+                    actions=[self._ledger.allocation.set(allocation.__dict__)],
+                    condition=self._ledger.allocation.does_not_exist(),
+                )
+            except UpdateError as error:
+                if not _condition_failed(error):
+                    raise
+                existing.refresh(consistent_read=True)  # a concurrent attempt won; use its ids
+            else:
+                return allocation
+        stored = existing.allocation.as_dict()
+        return Allocation(person_ids=list(stored["person_ids"]), household_ids=list(stored["household_ids"]))
+
+    def commit(
+        self,
+        movement: Movement,
+        plan: CommitPlan,
+        log: OperationLogEntry,
+        messages: list[OutboundMessage],
+    ) -> None:
+        try:
+            with self._transaction(token=f"commit-{movement.approval_id}") as tx:
+                self._update_movement(tx, movement, MovementStatus.APPROVED)
+                for person in plan.persons:
+                    self._put_version(tx, person_key(person.person_id), person.version, person, "person")
+                for household in plan.households:
+                    self._put_version(
+                        tx, household_key(household.household_id), household.version, household, "household"
+                    )
+                tx.save(oplog_item(log, self._oplog), condition=self._oplog.pk.does_not_exist())
+                for message in messages:
+                    tx.save(
+                        self._outbox(
+                            pk=f"MSG#{message.message_id}",
+                            sk="MSG",
+                            status="pending",
+                            body=message.model_dump(mode="json"),
+                        ),
+                        condition=self._outbox.pk.does_not_exist(),
+                    )
+        except TransactWriteError as error:
+            raise _conflict(error) from error
+
+    # -- reads ---------------------------------------------------------------------------
+    def find_residents(self, identity_keys: list[str]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for key in dict.fromkeys(identity_keys):
+            items = self._ledger.gsi1.query(identity_index_key(key))
+            found[key] = [item.pk.removeprefix("PERSON#") for item in items]
+        return found
+
+    def get_person(self, person_id: str) -> PersonRecord | None:
+        try:
+            item = self._ledger.get(person_key(person_id), CURRENT)
+        except DoesNotExist:
+            return None
+        return PersonRecord.model_validate(item.body.as_dict())
+
+    def get_persons(self, person_ids: list[str]) -> list[PersonRecord]:
+        keys = [(person_key(pid), CURRENT) for pid in person_ids]
+        by_id = {
+            item.pk.removeprefix("PERSON#"): PersonRecord.model_validate(item.body.as_dict())
+            for item in self._ledger.batch_get(keys)
+        }
+        return [by_id[pid] for pid in person_ids if pid in by_id]
+
+    def get_household(self, household_id: str) -> HouseholdRecord | None:
+        try:
+            item = self._ledger.get(household_key(household_id), CURRENT)
+        except DoesNotExist:
+            return None
+        return HouseholdRecord.model_validate(item.body.as_dict())
+
+    def append(self, entry: OperationLogEntry) -> None:
+        oplog_item(entry, self._oplog).save(condition=self._oplog.pk.does_not_exist())
+
+    # -- bulk import (migration of an existing ledger, and the demo municipality) -----------
+    def import_records(self, persons: list[PersonRecord], households: list[HouseholdRecord]) -> None:
+        """Writes imported version-1 records in batches (no movement, no linkage)."""
+        with self._ledger.batch_write() as batch:
+            for person in persons:
+                for item in self._version_items(person_key(person.person_id), person.version, person, "person"):
+                    batch.save(item)
+            for household in households:
+                key = household_key(household.household_id)
+                for item in self._version_items(key, household.version, household, "household"):
+                    batch.save(item)
+
+    def reserve_sequence(self, kind: str, count: int) -> list[str]:
+        return self._next_ids(kind, count)
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _transaction(self, token: str | None = None) -> TransactWrite:
+        return TransactWrite(connection=self._connection, client_request_token=token)
+
+    def _movement_item(self, movement: Movement) -> LedgerItem:
+        return self._ledger(
+            pk=movement_key(movement.movement_id),
+            sk="MOVEMENT",
+            kind="movement",
+            status=movement.status.value,
+            gsi1pk=f"MOVEMENT_STATUS#{movement.status.value}",
+            gsi1sk=f"{movement.entered_at.isoformat()}#{movement.movement_id}",
+            body=movement.model_dump(mode="json"),
+        )
+
+    def _update_movement(self, tx: TransactWrite, movement: Movement, expected: MovementStatus) -> None:
+        item = self._movement_item(movement)
+        tx.update(
+            item,
+            actions=[
+                self._ledger.status.set(movement.status.value),
+                self._ledger.gsi1pk.set(item.gsi1pk),
+                self._ledger.body.set(item.body),
+            ],
+            condition=self._ledger.status == expected.value,
+        )
+
+    def _transition(self, movement: Movement, expected: MovementStatus, log: OperationLogEntry) -> None:
+        try:
+            with self._transaction() as tx:
+                self._update_movement(tx, movement, expected)
+                tx.save(oplog_item(log, self._oplog), condition=self._oplog.pk.does_not_exist())
+        except TransactWriteError as error:
+            raise _conflict(error) from error
+
+    def _version_items(
+        self, pk: str, version: int, record: PersonRecord | HouseholdRecord, kind: str
+    ) -> tuple[LedgerItem, LedgerItem]:
+        body = record.model_dump(mode="json")
+        history = self._ledger(pk=pk, sk=version_key(version), kind=kind, version=version, body=body)
+        current = self._ledger(pk=pk, sk=CURRENT, kind=kind, version=version, body=body)
+        if isinstance(record, PersonRecord) and record.status == "resident":
+            reading = record.name.family_name_kana + record.name.given_name_kana
+            current.gsi1pk = identity_index_key(identity_key(reading, record.birth_date))
+            current.gsi1sk = pk
+        return history, current
+
+    def _put_version(
+        self, tx: TransactWrite, pk: str, version: int, record: PersonRecord | HouseholdRecord, kind: str
+    ) -> None:
+        history, current = self._version_items(pk, version, record, kind)
+        tx.save(history, condition=self._ledger.pk.does_not_exist())
+        previous: Condition = (
+            self._ledger.pk.does_not_exist() if version == 1 else self._ledger.version == version - 1
+        )
+        tx.save(current, condition=previous)
+
+    def _next_ids(self, kind: str, count: int) -> list[str]:
+        if count == 0:
+            return []
+        counter = self._ledger(pk=f"COUNTER#{kind}", sk="COUNTER")
+        counter.update(actions=[self._ledger.value.add(count)])
+        last = int(counter.value or 0)
+        return [ids.make_id(sequence) for sequence in range(last - count + 1, last + 1)]
+
+
+def _condition_failed(error: UpdateError) -> bool:
+    return error.cause_response_code == "ConditionalCheckFailedException"
+
+
+def _conflict(error: TransactWriteError) -> Conflict | TransactWriteError:
+    reasons = [reason.code for reason in error.cancellation_reasons if reason is not None]
+    if "ConditionalCheckFailed" in reasons:
+        return Conflict(
+            "CONCURRENT_CHANGE",
+            "同じ記録が同時に更新されました。最新の状態を確認してやり直してください",
+        )
+    return error

@@ -1,0 +1,57 @@
+"""Settings read from the function's environment (set by the CDK app or the local system)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+ENV_LEDGER_TABLE = "JUKI_LEDGER_TABLE"
+ENV_OPLOG_TABLE = "JUKI_OPLOG_TABLE"
+ENV_OUTBOX_TABLE = "JUKI_OUTBOX_TABLE"
+ENV_MOVEMENT_STATE_MACHINE_ARN = "JUKI_MOVEMENT_STATE_MACHINE_ARN"
+ENV_MUNICIPALITY_CODE = "JUKI_MUNICIPALITY_CODE"
+ENV_TOKEN_ISSUER = "JUKI_STAFF_TOKEN_ISSUER"
+ENV_TOKEN_AUDIENCE = "JUKI_STAFF_TOKEN_AUDIENCE"
+ENV_TOKEN_PUBLIC_KEYS = "JUKI_STAFF_TOKEN_PUBLIC_KEYS"
+ENV_TOKEN_MAX_LIFETIME = "JUKI_STAFF_TOKEN_MAX_LIFETIME_SECONDS"
+ENV_APPROVAL_WAIT = "JUKI_APPROVAL_WAIT_SECONDS"
+
+DEFAULT_TOKEN_MAX_LIFETIME_SECONDS = 900
+DEFAULT_APPROVAL_WAIT_SECONDS = 20.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    region: str
+    municipality_code: str
+    ledger_table: str
+    oplog_table: str
+    outbox_table: str
+    movement_state_machine_arn: str | None
+    token_issuer: str
+    token_audience: str
+    token_public_keys: str  # a JWKS document (JSON) of the identity provider's ES256 keys
+    token_max_lifetime_seconds: int
+    approval_wait_seconds: float
+    endpoint_url: str | None  # only for the local emulator; None in AWS
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        return cls(
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "ap-northeast-1",
+            municipality_code=env.get(ENV_MUNICIPALITY_CODE, ""),
+            ledger_table=env.get(ENV_LEDGER_TABLE, ""),
+            oplog_table=env.get(ENV_OPLOG_TABLE, ""),
+            outbox_table=env.get(ENV_OUTBOX_TABLE, ""),
+            movement_state_machine_arn=env.get(ENV_MOVEMENT_STATE_MACHINE_ARN) or None,
+            token_issuer=env.get(ENV_TOKEN_ISSUER, ""),
+            token_audience=env.get(ENV_TOKEN_AUDIENCE, ""),
+            token_public_keys=env.get(ENV_TOKEN_PUBLIC_KEYS, ""),
+            token_max_lifetime_seconds=int(
+                env.get(ENV_TOKEN_MAX_LIFETIME, DEFAULT_TOKEN_MAX_LIFETIME_SECONDS)
+            ),
+            approval_wait_seconds=float(env.get(ENV_APPROVAL_WAIT, DEFAULT_APPROVAL_WAIT_SECONDS)),
+            endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+        )

@@ -1,0 +1,59 @@
+"""The composition root: builds the application services from the environment, once per process.
+
+Nothing here runs at import time; handlers call ``services()`` on their first request, and
+tests pass their own ``Settings``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import boto3
+
+from juki.adapters.dynamodb import DynamoLedgerStore
+from juki.adapters.settings import Settings
+from juki.adapters.staff_token import StaffTokenVerifier
+from juki.adapters.stepfunctions import StepFunctionsWorkflow
+from juki.adapters.system import SystemClock, UuidSource
+from juki.services.inquiry import InquiryService
+from juki.services.movements import MovementService
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    store: DynamoLedgerStore
+    movements: MovementService
+    inquiry: InquiryService
+    tokens: StaffTokenVerifier
+
+
+def build(settings: Settings) -> Services:
+    store = DynamoLedgerStore(
+        settings.ledger_table,
+        settings.oplog_table,
+        settings.outbox_table,
+        region=settings.region,
+        host=settings.endpoint_url,
+    )
+    sfn = boto3.client("stepfunctions", region_name=settings.region, endpoint_url=settings.endpoint_url)
+    workflow = StepFunctionsWorkflow(sfn, settings.movement_state_machine_arn or "")
+    clock, ids = SystemClock(), UuidSource()
+    return Services(
+        settings=settings,
+        store=store,
+        movements=MovementService(store, store, workflow, clock, ids),
+        inquiry=InquiryService(store, store, clock, ids),
+        tokens=StaffTokenVerifier(
+            settings.token_public_keys,
+            settings.token_issuer,
+            settings.token_audience,
+            settings.token_max_lifetime_seconds,
+        ),
+    )
+
+
+@cache
+def services() -> Services:
+    return build(Settings.from_env())

@@ -1,0 +1,77 @@
+"""What the application services need from the outside world. Adapters implement these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from juki.domain.linkage import OutboundMessage
+from juki.domain.model import CommitPlan, HouseholdRecord, Movement, PersonRecord
+from juki.domain.oplog import OperationLogEntry
+
+
+@dataclass(frozen=True)
+class Allocation:
+    person_ids: list[str]
+    household_ids: list[str]
+
+
+class LedgerStore(Protocol):
+    def get_movement(self, movement_id: str) -> Movement | None: ...
+
+    def save_draft(self, movement: Movement, log: OperationLogEntry) -> None:
+        """Writes a new draft and its log entry together; a second save of the same id is refused."""
+
+    def save_approval(self, movement: Movement, log: OperationLogEntry) -> None:
+        """Moves a draft to approved, only if it is still a draft, with its log entry."""
+
+    def find_residents(self, identity_keys: list[str]) -> dict[str, list[str]]:
+        """Current residents' person ids for each identity key (reading and birth date)."""
+
+    def allocate_ids(self, movement_id: str, persons: int, households: int) -> Allocation:
+        """New person and household ids for a movement; asking again returns the same ids."""
+
+    def commit(
+        self,
+        movement: Movement,
+        plan: CommitPlan,
+        log: OperationLogEntry,
+        messages: list[OutboundMessage],
+    ) -> None:
+        """One atomic write: the movement made final, every new version, the log entry, the messages."""
+
+    def save_failure(self, movement: Movement, log: OperationLogEntry) -> None: ...
+
+    def get_person(self, person_id: str) -> PersonRecord | None: ...
+
+    def get_persons(self, person_ids: list[str]) -> list[PersonRecord]: ...
+
+    def get_household(self, household_id: str) -> HouseholdRecord | None: ...
+
+
+class OperationLog(Protocol):
+    def append(self, entry: OperationLogEntry) -> None:
+        """For reads: written before the response leaves."""
+
+
+@dataclass(frozen=True)
+class ExecutionOutcome:
+    status: Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
+    output: dict[str, Any] | None = None
+    error: str | None = None
+
+
+class Workflow(Protocol):
+    def start(self, name: str, payload: dict[str, Any]) -> str:
+        """Starts an execution; the same name and payload start it only once."""
+
+    def wait(self, execution_arn: str, timeout_seconds: float) -> ExecutionOutcome: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class IdSource(Protocol):
+    def new_id(self) -> str: ...
