@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 import requests
-
 from juki import bootstrap
 from juki.bootstrap import Services
 from juki_local.sigv4 import CallerCredential, sign_headers

@@ -7,7 +7,6 @@ member with the short-lived token in ``X-Juki-Staff-Token``. Every route names t
 it needs in ``ROUTE_PERMISSIONS``; a route without an entry is refused (deny by default).
 """
 
-
 import json
 from typing import Annotated, Any
 
@@ -18,13 +17,13 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from juki.bootstrap import services
 from juki.domain.errors import DomainError, Forbidden, NotFound
 from juki.domain.model import MoveIn, Movement, MovementStatus, PersonRecord
 from juki.domain.staff import Actor, Permission
 from juki.observability import logger, tracer
 from juki.services.inquiry import HouseholdView
+
 from juki_fn.errors import error_body, validation_error_body
 
 STAFF_TOKEN_HEADER = "X-Juki-Staff-Token"
@@ -164,7 +163,9 @@ def openapi_schema() -> dict[str, Any]:
             ),
             security_schemes={
                 "sigv4": APIKey(name="Authorization", in_=APIKeyIn.header, description="AWS SigV4 (IAM)"),
-                "staffToken": APIKey(name=STAFF_TOKEN_HEADER, in_=APIKeyIn.header, description="職員トークン"),
+                "staffToken": APIKey(
+                    name=STAFF_TOKEN_HEADER, in_=APIKeyIn.header, description="職員トークン"
+                ),
             },
             security=[{"sigv4": [], "staffToken": []}],
         )

@@ -10,11 +10,10 @@ import json
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict
-
 from juki.bootstrap import services
 from juki.domain.errors import DomainError
 from juki.observability import logger, tracer
+from pydantic import BaseModel, ConfigDict
 
 
 class MovementRejected(Exception):

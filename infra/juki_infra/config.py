@@ -41,9 +41,9 @@ class JukiConfig:
     create_guardduty: bool = True
     alarm_email: str | None = None
     # Public settings of the staff identity provider, not secrets (S105 misreads "token").
-    staff_token_issuer: str = "https://staff-idp.juki.invalid"  # noqa: S105
-    staff_token_audience: str = "juki-api"  # noqa: S105
-    staff_token_public_keys: str = '{"keys": []}'  # noqa: S105
+    staff_token_issuer: str = "https://staff-idp.juki.invalid"
+    staff_token_audience: str = "juki-api"
+    staff_token_public_keys: str = '{"keys": []}'
     api_allowed_principals: tuple[str, ...] = ()
     log_retention: logs.RetentionDays = logs.RetentionDays.TEN_YEARS
     pitr_recovery_period_days: int = 35

@@ -194,9 +194,7 @@ def describe(municipality_code: str) -> SystemDescription:
             BucketSpec("documents", "JUKI_DOCUMENTS_BUCKET", key="data", description="Certificates (PDF)"),
             BucketSpec("exchange", "JUKI_EXCHANGE_BUCKET", key="data", description="Peer drop zones"),
         ),
-        queues=(
-            QueueSpec("linkage", "JUKI_LINKAGE_QUEUE_URL", key="data", description="Linkage dispatch"),
-        ),
+        queues=(QueueSpec("linkage", "JUKI_LINKAGE_QUEUE_URL", key="data", description="Linkage dispatch"),),
         functions=(
             FunctionSpec(
                 "api",

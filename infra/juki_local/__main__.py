@@ -7,6 +7,7 @@ import signal
 import threading
 import time
 
+from juki.domain.ids import make_id
 from juki_local.system import COUNTER_SYSTEM, LocalOptions, LocalSystem
 from juki_local.tokens import DEMO_STAFF
 
@@ -58,7 +59,7 @@ Staff tokens (header X-Juki-Staff-Token, valid 12 hours):""",
 Try it:
   curl -s --aws-sigv4 "aws:amz:{system.emulator.region}:execute-api" \\
        --user {COUNTER_SYSTEM.access_key_id}:{COUNTER_SYSTEM.secret_access_key} \\
-       -H "X-Juki-Staff-Token: $VIEWER_TOKEN" {url}/households/<household_id>
+       -H "X-Juki-Staff-Token: <viewer token>" {url}/households/{make_id(1)}
 
 Press Ctrl-C to stop.""",
             flush=True,

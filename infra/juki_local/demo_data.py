@@ -181,11 +181,32 @@ _CLASSIC_UNTIL = 1955
 _MODERN_FROM = 1990
 
 _BUILDING_PREFIXES = (
-    "静岡", "駿府", "葵", "駿河", "清水", "富士見", "日本平", "三保", "浅間", "城北", "安倍川", "巴川",
-    "サンライズ", "ロイヤル", "グラン", "パーク",
+    "静岡",
+    "駿府",
+    "葵",
+    "駿河",
+    "清水",
+    "富士見",
+    "日本平",
+    "三保",
+    "浅間",
+    "城北",
+    "安倍川",
+    "巴川",
+    "サンライズ",
+    "ロイヤル",
+    "グラン",
+    "パーク",
 )
 _BUILDING_SUFFIXES = (
-    "グランドマンション", "マンション", "ハイツ", "コーポ", "レジデンス", "コート", "ハイム", "パレス",
+    "グランドマンション",
+    "マンション",
+    "ハイツ",
+    "コーポ",
+    "レジデンス",
+    "コート",
+    "ハイム",
+    "パレス",
     "ヒルズ",
 )
 _KATAGAKI_SHARE = 0.25
@@ -418,4 +439,3 @@ def _under(years: int) -> int:
 def age_on(birth: date, on: date) -> int:
     """Age in whole years on a day (the birthday counted from the day itself)."""
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
-

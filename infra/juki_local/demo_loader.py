@@ -20,6 +20,7 @@ from juki.domain.model import (
 )
 from juki.domain.oplog import entry_for
 from juki.domain.staff import SystemActor
+
 from juki_local.demo_data import DemoHousehold
 
 BATCH_HOUSEHOLDS = 200

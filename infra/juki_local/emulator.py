@@ -18,10 +18,10 @@ from typing import Any
 
 import boto3
 import requests
+from juki_infra.description import ENV_MUNICIPALITY_CODE, SystemDescription
 from moto.server import ThreadedMotoServer
 
-from juki_infra.description import ENV_MUNICIPALITY_CODE, SystemDescription
-from juki_local import lambda_runtime
+from juki_local import lambda_runtime, moto_dynamodb
 
 ACCOUNT = "123456789012"  # moto's default account
 REGION = "ap-northeast-1"
@@ -75,8 +75,10 @@ class Emulator:
         )
         response.raise_for_status()
         lambda_runtime.install()
+        moto_dynamodb.install()
 
     def stop(self) -> None:
+        moto_dynamodb.uninstall()
         lambda_runtime.uninstall()
         self._server.stop()
         for name, value in self._saved_env.items():
@@ -106,7 +108,9 @@ def _zip_placeholder() -> bytes:
     return buffer.getvalue()
 
 
-def provision(emulator: Emulator, description: SystemDescription, token_settings: dict[str, str]) -> Provisioned:
+def provision(
+    emulator: Emulator, description: SystemDescription, token_settings: dict[str, str]
+) -> Provisioned:
     done = Provisioned()
     kms = emulator.client("kms")
     for key in description.keys:
@@ -223,7 +227,9 @@ def _function_env(
     description: SystemDescription, done: Provisioned, token_settings: dict[str, str]
 ) -> dict[str, str]:
     env = {ENV_MUNICIPALITY_CODE: description.municipality_code, **token_settings}
-    env.update({table.env_var: done.tables[table.id] for table in description.tables if table.id in done.tables})
+    env.update(
+        {table.env_var: done.tables[table.id] for table in description.tables if table.id in done.tables}
+    )
     env.update({b.env_var: done.buckets[b.id] for b in description.buckets if b.id in done.buckets})
     env.update({q.env_var: done.queues[q.id] for q in description.queues if q.id in done.queues})
     env.update(
@@ -234,4 +240,3 @@ def _function_env(
         }
     )
     return env
-

@@ -30,7 +30,7 @@ def resolve_handler(dotted: str) -> Handler:
     return handler
 
 
-def _invoke_in_process(
+def _invoke_in_process(  # noqa: PLR0917 - the signature of the moto method it replaces
     self: LambdaSimpleBackend,
     function_name: str,
     qualifier: str | None,
@@ -44,7 +44,7 @@ def _invoke_in_process(
         function.function_name, function.function_arn, int(function.timeout), int(function.memory_size)
     )
     try:
-        result = resolve_handler(function.handler)(event, context)
+        result = resolve_handler(str(function.handler))(event, context)
     except Exception as error:  # report it as Lambda does; the state machine decides
         traceback.print_exc(file=sys.stderr)
         response_headers["x-amz-function-error"] = "Unhandled"

@@ -18,6 +18,7 @@ from juki_infra.description import (
     SystemDescription,
     describe,
 )
+
 from juki_local import demo_data, demo_loader
 from juki_local.emulator import ACCOUNT, Emulator, Provisioned, provision
 from juki_local.gateway import LocalApiGateway

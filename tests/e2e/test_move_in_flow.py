@@ -6,7 +6,6 @@ import copy
 from typing import Any
 
 import pytest
-
 from conftest import APPROVER, CLERK, VIEWER, ApiClient
 from juki.domain.ids import is_valid_id
 from juki_local.sigv4 import CallerCredential
@@ -110,9 +109,13 @@ def test_self_approval_is_refused(api: ApiClient, local_system: LocalSystem) -> 
 
     both = DemoStaff("S4001", "兼務 三郎", ("clerk", "approver"), "清水区役所", "SHIMIZU-01")
     body = copy.deepcopy(MOVE_IN)
-    body["members"] = [dict(body["members"][0], name=dict(body["members"][0]["name"], given_name_kana="ミツヨシ"))]
+    body["members"] = [
+        dict(body["members"][0], name=dict(body["members"][0]["name"], given_name_kana="ミツヨシ"))
+    ]
     draft = api.request("POST", "/movements", token=local_system.token(both), body=body).json()
-    refused = api.request("POST", f"/movements/{draft['movement_id']}/approve", token=local_system.token(both))
+    refused = api.request(
+        "POST", f"/movements/{draft['movement_id']}/approve", token=local_system.token(both)
+    )
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "SELF_APPROVAL"
     assert api.request("GET", f"/movements/{draft['movement_id']}", VIEWER).json()["status"] == "draft"
@@ -208,7 +211,9 @@ def test_openapi_document_and_browser(local_system: LocalSystem) -> None:
     import requests
 
     spec = requests.get(f"{local_system.api_url}/openapi.json", timeout=10).json()
-    assert {"/movements", "/movements/{movement_id}/approve", "/households/{household_id}"} <= set(spec["paths"])
+    assert {"/movements", "/movements/{movement_id}/approve", "/households/{household_id}"} <= set(
+        spec["paths"]
+    )
     schemas = spec["components"]["schemas"]
     assert schemas["MoveIn"]["properties"]["effective_date"]["description"] == "異動日 (転入した日)"
     page = requests.get(f"{local_system.api_url}/docs", timeout=10)

@@ -6,11 +6,10 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-import pytest
 import boto3
+import pytest
 from boto3.dynamodb.conditions import Key
 from boto3.dynamodb.types import TypeDeserializer
-
 from juki.bootstrap import Services
 from juki.domain import movements as rules
 from juki.domain.errors import Conflict
@@ -31,7 +30,12 @@ def unique_move_in(members: int = 2) -> MoveIn:
     kana = "".join("アイウエオカキクケコサシスセソタチツテト"[int(c, 16)] for c in suffix)
     rows: list[dict[str, Any]] = [
         {
-            "name": {"family_name": "試験", "given_name": f"{i}号", "family_name_kana": kana, "given_name_kana": "タロウ"},
+            "name": {
+                "family_name": "試験",
+                "given_name": f"{i}号",
+                "family_name_kana": kana,
+                "given_name_kana": "タロウ",
+            },
             "birth_date": date(1980 + i, 1, 1).isoformat(),
             "sex": "male",
             "relationship": "世帯主" if i == 0 else "子",
@@ -44,7 +48,11 @@ def unique_move_in(members: int = 2) -> MoveIn:
             "effective_date": "2026-11-20",
             "notified_date": "2026-11-25",
             "address": {"postal_code": "420-0853", "ward": "葵区", "town": "追手町", "lot": "5番1号"},
-            "previous_address": {"street": "霞が関二丁目1番2号", "prefecture": "東京都", "municipality": "千代田区"},
+            "previous_address": {
+                "street": "霞が関二丁目1番2号",
+                "prefecture": "東京都",
+                "municipality": "千代田区",
+            },
             "members": rows,
         }
     )
@@ -62,12 +70,19 @@ def approved_movement(services: Services, members: int = 2) -> Movement:
         terminal="T1",
     )
     log = entry_for(
-        CLERK, entry_id=uuid.uuid4().hex, at=NOW, function="t", action="create", movement_id=movement.movement_id
+        CLERK,
+        entry_id=uuid.uuid4().hex,
+        at=NOW,
+        function="t",
+        action="create",
+        movement_id=movement.movement_id,
     )
     services.store.save_draft(movement, log)
     approver = Actor("S2001", frozenset({Role.APPROVER}), "葵区役所", "T2", "caller", "r")
     approved = rules.approve(movement, approver, uuid.uuid4().hex, NOW)
-    services.store.save_approval(approved, log.model_copy(update={"entry_id": uuid.uuid4().hex, "action": "approve"}))
+    services.store.save_approval(
+        approved, log.model_copy(update={"entry_id": uuid.uuid4().hex, "action": "approve"})
+    )
     return approved
 
 
@@ -80,7 +95,9 @@ def items(local_system: LocalSystem, table: str, pk: str) -> list[dict[str, Any]
         KeyConditionExpression="pk = :pk",
         ExpressionAttributeValues={":pk": {"S": pk}},
     )
-    return [{k: deserializer.deserialize(v) for k, v in item.items()} for page in pages for item in page["Items"]]
+    return [
+        {k: deserializer.deserialize(v) for k, v in item.items()} for page in pages for item in page["Items"]
+    ]
 
 
 def oplog_for_movement(local_system: LocalSystem, movement_id: str) -> list[dict[str, Any]]:
@@ -125,7 +142,9 @@ def commit_parts(services: Services, movement: Movement) -> tuple[Any, ...]:
     return rules.finalise(movement, plan), plan, log, messages_for(plan, NOW)
 
 
-def test_commit_writes_versions_current_log_and_messages(services: Services, local_system: LocalSystem) -> None:
+def test_commit_writes_versions_current_log_and_messages(
+    services: Services, local_system: LocalSystem
+) -> None:
     movement = approved_movement(services, 3)
     final, plan, log, messages = commit_parts(services, movement)
     services.store.commit(final, plan, log, messages)

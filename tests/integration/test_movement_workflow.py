@@ -53,7 +53,11 @@ def test_revalidation_at_commit_refuses_a_person_who_became_resident(
         ("ALREADY_RESIDENT", "members[1]"),
     ]
     (execution,) = [e for e in executions(local_system) if e["name"].startswith(second.movement_id)]
-    assert visited_states(local_system, execution["executionArn"]) == ["Validate", "RecordFailure", "NotCommitted"]
+    assert visited_states(local_system, execution["executionArn"]) == [
+        "Validate",
+        "RecordFailure",
+        "NotCommitted",
+    ]
     assert outcome.movement.result is None
 
 
@@ -73,11 +77,14 @@ def test_the_same_execution_name_starts_once(services: Services, local_system: L
     draft = services.movements.enter(unique_move_in(1), CLERK)
     outcome = services.movements.approve(draft.movement_id, APPROVER, 20)
     workflow = StepFunctionsWorkflow(
-        local_system.emulator.client("stepfunctions"), local_system.resources.state_machines["movement-approval"]
+        local_system.emulator.client("stepfunctions"),
+        local_system.resources.state_machines["movement-approval"],
     )
     name = f"{draft.movement_id}-{outcome.movement.approval_id}"
     (first,) = [e for e in executions(local_system) if e["name"] == name]
     before = len(executions(local_system))
-    again = workflow.start(name, {"movement_id": draft.movement_id, "approval_id": outcome.movement.approval_id})
+    again = workflow.start(
+        name, {"movement_id": draft.movement_id, "approval_id": outcome.movement.approval_id}
+    )
     assert again == first["executionArn"]
     assert len(executions(local_system)) == before

@@ -6,7 +6,10 @@ from juki_local.system import LocalSystem
 def test_tables_indexes_and_encryption(local_system: LocalSystem) -> None:
     dynamodb = local_system.emulator.client("dynamodb")
     description = local_system.description
-    assert sorted(dynamodb.list_tables()["TableNames"]) == sorted(description.name(t.id) for t in description.tables)
+    ours = [
+        name for name in dynamodb.list_tables()["TableNames"] if name.startswith(f"{description.prefix}-")
+    ]
+    assert sorted(ours) == sorted(description.name(t.id) for t in description.tables)
     for table in description.tables:
         described = dynamodb.describe_table(TableName=description.name(table.id))["Table"]
         assert sorted(i["IndexName"] for i in described.get("GlobalSecondaryIndexes", [])) == sorted(
@@ -35,7 +38,9 @@ def test_buckets_are_kms_encrypted_private_and_versioned(local_system: LocalSyst
 def test_functions_run_the_deployed_handlers(local_system: LocalSystem) -> None:
     lambda_client = local_system.emulator.client("lambda")
     for function in local_system.description.functions:
-        config = lambda_client.get_function(FunctionName=local_system.description.name(function.id))["Configuration"]
+        config = lambda_client.get_function(FunctionName=local_system.description.name(function.id))[
+            "Configuration"
+        ]
         assert config["Handler"] == function.handler
         assert config["Runtime"] == "python3.12"
         assert config["Architectures"] == ["arm64"]
@@ -44,9 +49,9 @@ def test_functions_run_the_deployed_handlers(local_system: LocalSystem) -> None:
 def test_state_machines_are_the_asl_files_with_function_arns(local_system: LocalSystem) -> None:
     sfn = local_system.emulator.client("stepfunctions")
     for machine in local_system.description.state_machines:
-        definition = sfn.describe_state_machine(stateMachineArn=local_system.resources.state_machines[machine.id])[
-            "definition"
-        ]
+        definition = sfn.describe_state_machine(
+            stateMachineArn=local_system.resources.state_machines[machine.id]
+        )["definition"]
         assert "${" not in definition
         for function_id in machine.functions.values():
             assert local_system.resources.functions[function_id] in definition

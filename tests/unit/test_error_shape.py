@@ -15,7 +15,11 @@ def test_field_paths_and_japanese_messages() -> None:
     assert error["code"] == "VALIDATION_ERROR"
     assert error["field"] == "members[0].birth_date"
     assert error["message"] == "日付は YYYY-MM-DD で入力してください"
-    assert [i["field"] for i in error["issues"]] == ["members[0].birth_date", "address", "members[1].relationship"]
+    assert [i["field"] for i in error["issues"]] == [
+        "members[0].birth_date",
+        "address",
+        "members[1].relationship",
+    ]
     assert error["issues"][2]["message"] == "続柄が語彙にありません"
     assert "1980-13-01" not in str(body)
 

@@ -3,7 +3,6 @@
 import time
 
 import pytest
-
 from juki.adapters.staff_token import StaffTokenVerifier
 from juki.domain.errors import Unauthenticated
 from juki.domain.staff import Role
@@ -53,11 +52,14 @@ def test_wrong_audience(idp: LocalIdentityProvider, verifier: StaffTokenVerifier
 
 
 def test_wrong_issuer(idp: LocalIdentityProvider, verifier: StaffTokenVerifier) -> None:
-    assert refused(verifier, idp.token(CLERK, 300, extra={"iss": "https://evil.invalid"})) == "TOKEN_WRONG_ISSUER"
+    assert (
+        refused(verifier, idp.token(CLERK, 300, extra={"iss": "https://evil.invalid"}))
+        == "TOKEN_WRONG_ISSUER"
+    )
 
 
 def test_bad_signature(idp: LocalIdentityProvider, verifier: StaffTokenVerifier) -> None:
-    header, payload, signature = idp.token(CLERK, 300).split(".")
+    header, _, signature = idp.token(CLERK, 300).split(".")
     other = LocalIdentityProvider()
     _, other_payload, _ = other.token(CLERK, 300).split(".")
     assert refused(verifier, f"{header}.{other_payload}.{signature}") == "TOKEN_BAD_SIGNATURE"
@@ -72,7 +74,9 @@ def test_too_long_lived(idp: LocalIdentityProvider, verifier: StaffTokenVerifier
 
 
 @pytest.mark.parametrize("missing", ["office", "terminal"])
-def test_missing_office_or_terminal(idp: LocalIdentityProvider, verifier: StaffTokenVerifier, missing: str) -> None:
+def test_missing_office_or_terminal(
+    idp: LocalIdentityProvider, verifier: StaffTokenVerifier, missing: str
+) -> None:
     staff = DemoStaff("S9", "x", ("clerk",), "葵区役所", "T1")
     assert refused(verifier, idp.token(staff, 300, extra={missing: ""})) == f"TOKEN_{missing.upper()}_MISSING"
 

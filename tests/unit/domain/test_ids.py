@@ -1,5 +1,4 @@
 import pytest
-
 from juki.domain.ids import check_digit, is_valid_id, make_id
 
 

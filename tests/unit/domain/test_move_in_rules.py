@@ -4,20 +4,26 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
-
 from juki.domain import movements as rules
 from juki.domain.errors import Conflict, Forbidden, RuleViolation
 from juki.domain.model import MoveIn, Movement, MovementKind, MovementStatus
 from juki.domain.staff import Actor, Role
+from pydantic import ValidationError
 
 TODAY = date(2026, 11, 26)
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
 
-def member(given: str = "太郎", kana: str = "タロウ", birth: str = "1980-04-01", **extra: Any) -> dict[str, Any]:
+def member(
+    given: str = "太郎", kana: str = "タロウ", birth: str = "1980-04-01", **extra: Any
+) -> dict[str, Any]:
     return {
-        "name": {"family_name": "静岡", "given_name": given, "family_name_kana": "シズオカ", "given_name_kana": kana},
+        "name": {
+            "family_name": "静岡",
+            "given_name": given,
+            "family_name_kana": "シズオカ",
+            "given_name_kana": kana,
+        },
         "birth_date": birth,
         "sex": extra.pop("sex", "male"),
         "relationship": extra.pop("relationship", "世帯主"),
@@ -31,7 +37,11 @@ def move_in(**overrides: Any) -> dict[str, Any]:
         "effective_date": "2026-11-20",
         "notified_date": "2026-11-26",
         "address": {"postal_code": "420-0853", "ward": "葵区", "town": "追手町", "lot": "5番1号"},
-        "previous_address": {"prefecture": "東京都", "municipality": "千代田区", "street": "霞が関二丁目1番2号"},
+        "previous_address": {
+            "prefecture": "東京都",
+            "municipality": "千代田区",
+            "street": "霞が関二丁目1番2号",
+        },
         "members": [
             member(),
             member("花子", "ハナコ", "1982-05-03", sex="female", relationship="妻"),
@@ -75,7 +85,10 @@ def test_move_in_checks(overrides: dict[str, Any], expected: list[tuple[str, str
         ({"members": []}, "members"),
         ({"members": [member(kana="taro")]}, "members"),
         ({"members": [member(relationship="友人")]}, "members"),
-        ({"address": {"postal_code": "4200853", "ward": "葵区", "town": "追手町", "lot": "5番1号"}}, "address"),
+        (
+            {"address": {"postal_code": "4200853", "ward": "葵区", "town": "追手町", "lot": "5番1号"}},
+            "address",
+        ),
         ({"effective_date": "2026-13-01"}, "effective_date"),
         ({"kind": "move_out"}, "kind"),
         ({"unknown": 1}, "unknown"),
@@ -153,7 +166,9 @@ def test_plan_writes_version_one_of_each_record() -> None:
     household = plan.households[0]
     assert household.head_person_id == "0000000019"
     assert household.member_ids == ["0000000019", "0000000027", "0000000035"]
-    assert all(p.household_id == "0000000019" and p.resident_since == date(2026, 11, 20) for p in plan.persons)
+    assert all(
+        p.household_id == "0000000019" and p.resident_since == date(2026, 11, 20) for p in plan.persons
+    )
     final = rules.finalise(movement, plan)
     assert final.status == MovementStatus.FINAL
     assert final.result is not None and final.result.household_id == "0000000019"

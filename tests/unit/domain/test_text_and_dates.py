@@ -1,7 +1,6 @@
 from datetime import date
 
 import pytest
-
 from juki.domain import relationships
 from juki.domain.dates import to_wareki
 from juki.domain.kana import match_key, to_katakana

@@ -13,15 +13,24 @@ SPEC: dict[str, Any] = {
     "paths": {
         "/residents/{person_id}": {
             "parameters": [
-                {"name": "person_id", "in": "path", "required": True, "schema": {"type": "string"},
-                 "description": "宛名番号"},
+                {
+                    "name": "person_id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string"},
+                    "description": "宛名番号",
+                },
             ],
             "get": {
                 "summary": "住民票を照会する",
                 "description": "指定した日時点の住民票を返す。\n支援措置の対象者は <制限> される。",
                 "parameters": [
-                    {"name": "as_of", "in": "query", "schema": {"type": "string", "format": "date"},
-                     "description": "基準日"},
+                    {
+                        "name": "as_of",
+                        "in": "query",
+                        "schema": {"type": "string", "format": "date"},
+                        "description": "基準日",
+                    },
                 ],
                 "responses": {
                     "200": {

@@ -18,7 +18,7 @@ instead of overwriting.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
@@ -31,8 +31,8 @@ from pynamodb.transactions import TransactWrite
 from juki.domain import ids
 from juki.domain.errors import Conflict
 from juki.domain.linkage import OutboundMessage
-from juki.domain.movements import identity_key
 from juki.domain.model import CommitPlan, HouseholdRecord, Movement, MovementStatus, PersonRecord
+from juki.domain.movements import identity_key
 from juki.domain.oplog import OperationLogEntry
 from juki.services.ports import Allocation
 
@@ -106,10 +106,7 @@ class OutboxItem(Model):
     body: MapAttribute[str, Any] = MapAttribute()
 
 
-M = TypeVar("M", bound=Model)
-
-
-def bind(model: type[M], table_name: str, region: str, host: str | None) -> type[M]:
+def bind[M: Model](model: type[M], table_name: str, region: str, host: str | None) -> type[M]:
     """A subclass of ``model`` bound to a physical table (names come from the environment)."""
     meta = type("Meta", (), {"table_name": table_name, "region": region, "host": host})
     return type(model.__name__, (model,), {"Meta": meta, "_connection": None})
@@ -250,7 +247,9 @@ class DynamoLedgerStore:
         """Writes imported version-1 records in batches (no movement, no linkage)."""
         with self._ledger.batch_write() as batch:
             for person in persons:
-                for item in self._version_items(person_key(person.person_id), person.version, person, "person"):
+                for item in self._version_items(
+                    person_key(person.person_id), person.version, person, "person"
+                ):
                     batch.save(item)
             for household in households:
                 key = household_key(household.household_id)

@@ -46,7 +46,7 @@ class StepFunctionsWorkflow:
             pause = min(pause * 2, _MAX_POLL_SECONDS)
         output = described.get("output")
         return ExecutionOutcome(
-            status=status if status != "PENDING_REDRIVE" else "FAILED",  # type: ignore[arg-type]
+            status=status if status != "PENDING_REDRIVE" else "FAILED",
             output=json.loads(output) if output else None,
             error=described.get("error"),
         )

@@ -83,7 +83,9 @@ class PreviousAddress(Frozen):
     """The address before the move (前住所), inside or outside Japan."""
 
     prefecture: str | None = Field(default=None, max_length=10, description="都道府県", examples=["東京都"])
-    municipality: str | None = Field(default=None, max_length=40, description="市区町村", examples=["千代田区"])
+    municipality: str | None = Field(
+        default=None, max_length=40, description="市区町村", examples=["千代田区"]
+    )
     street: ShortText = Field(description="町名以下の住所", examples=["霞が関二丁目1番2号"])
     katagaki: str | None = Field(default=None, max_length=80, description="方書")
     country: str | None = Field(default=None, max_length=60, description="国外からの転入の場合の国名")
@@ -127,7 +129,9 @@ class Movement(Frozen):
 
     movement_id: str = Field(description="異動番号")
     kind: MovementKind = Field(description="異動の種類")
-    status: MovementStatus = Field(description="draft=仮登録, approved=決裁済み, final=本登録, failed=本登録不可")
+    status: MovementStatus = Field(
+        description="draft=仮登録, approved=決裁済み, final=本登録, failed=本登録不可"
+    )
     command: MoveIn = Field(description="届出の内容")
     alerts: list[Issue] = Field(default_factory=list, description="入力時のアラート")
     entered_by: str = Field(description="入力者の職員ID")

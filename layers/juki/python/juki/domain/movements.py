@@ -67,7 +67,9 @@ def check_move_in(command: MoveIn, today: date) -> list[Issue]:
         key = member_identity(member)
         if key in seen:
             issues.append(
-                _error("DUPLICATE_MEMBER", f"{seen[key] + 1}人目と同じ人が重複しています", f"members[{index}]")
+                _error(
+                    "DUPLICATE_MEMBER", f"{seen[key] + 1}人目と同じ人が重複しています", f"members[{index}]"
+                )
             )
         seen.setdefault(key, index)
     return issues
@@ -103,7 +105,9 @@ def approve(movement: Movement, approver: Actor, approval_id: str, now: datetime
     if not approver.may(Permission.MOVEMENT_APPROVE):
         raise Forbidden("PERMISSION_DENIED", "決裁の権限がありません")
     if movement.status != MovementStatus.DRAFT:
-        raise Conflict("MOVEMENT_NOT_DRAFT", f"仮登録の異動ではありません (状態: {movement.status})", "status")
+        raise Conflict(
+            "MOVEMENT_NOT_DRAFT", f"仮登録の異動ではありません (状態: {movement.status})", "status"
+        )
     if approver.staff_id == movement.entered_by:
         raise Forbidden("SELF_APPROVAL", "自分が入力した異動は決裁できません (ダブルチェック)")
     return movement.model_copy(
@@ -116,9 +120,7 @@ def approve(movement: Movement, approver: Actor, approval_id: str, now: datetime
     )
 
 
-def plan_move_in(
-    movement: Movement, person_ids: list[str], household_id: str, now: datetime
-) -> CommitPlan:
+def plan_move_in(movement: Movement, person_ids: list[str], household_id: str, now: datetime) -> CommitPlan:
     """Version 1 of each new person and of the new household."""
     command = movement.command
     if len(person_ids) != len(command.members):

@@ -99,7 +99,8 @@ class MovementService:
         )
         self._store.save_approval(approved, log)
         execution_arn = self._workflow.start(
-            name=f"{movement_id}-{approval_id}", payload={"movement_id": movement_id, "approval_id": approval_id}
+            name=f"{movement_id}-{approval_id}",
+            payload={"movement_id": movement_id, "approval_id": approval_id},
         )
         outcome = self._workflow.wait(execution_arn, wait_seconds)
         return ApprovalOutcome(movement=self._load(movement_id), execution=outcome)
@@ -113,7 +114,9 @@ class MovementService:
         if movement.status != MovementStatus.APPROVED:
             raise Conflict("MOVEMENT_NOT_APPROVED", "決裁済みの異動ではありません", "status")
         rules.raise_on_errors(self._checks(movement.command, self._clock.now().date()))
-        allocation = self._store.allocate_ids(movement_id, persons=len(movement.command.members), households=1)
+        allocation = self._store.allocate_ids(
+            movement_id, persons=len(movement.command.members), households=1
+        )
         return {"person_ids": allocation.person_ids, "household_ids": allocation.household_ids}
 
     def commit(self, movement_id: str, approval_id: str) -> dict[str, Any]:
@@ -134,7 +137,9 @@ class MovementService:
         movement = self._load_approved(movement_id, approval_id)
         if movement.status != MovementStatus.APPROVED:
             return
-        issues = [i for i in self._checks(movement.command, self._clock.now().date()) if i.severity == "error"]
+        issues = [
+            i for i in self._checks(movement.command, self._clock.now().date()) if i.severity == "error"
+        ]
         if not issues:
             issues = [Issue(code=error_code or "COMMIT_FAILED", message="本登録できませんでした")]
         self._store.save_failure(rules.fail(movement, issues), self._system_log(movement, "fail", None))
@@ -150,7 +155,9 @@ class MovementService:
         allocation = self._store.allocate_ids(
             movement.movement_id, persons=len(movement.command.members), households=1
         )
-        return rules.plan_move_in(movement, allocation.person_ids, allocation.household_ids[0], self._clock.now())
+        return rules.plan_move_in(
+            movement, allocation.person_ids, allocation.household_ids[0], self._clock.now()
+        )
 
     def _system_log(self, movement: Movement, action: str, plan: CommitPlan | None) -> Any:
         return entry_for(

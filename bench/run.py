@@ -1,0 +1,215 @@
+"""``make bench``: measures the foundation flow and writes docs/benchmarks.md.
+
+Every figure is a ratio to a baseline taken in the same process and run, on the same
+emulator, so the numbers compare across machines:
+
+* DynamoDB requests per committed move-in (counted where moto receives them) and the wall
+  time of a move-in (draft over HTTP, approval, state machine, commit) as a ratio to one
+  plain PutItem;
+* the cold import time of each handler module as a ratio to ``import boto3``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+from moto.core.responses import BaseResponse
+
+from juki_infra.description import describe
+from juki_local.sigv4 import sign_headers
+from juki_local.system import COUNTER_SYSTEM, LocalOptions, LocalSystem
+from juki_local.tokens import DEMO_STAFF
+
+ROOT = Path(__file__).resolve().parents[1]
+REPORT = ROOT / "docs" / "benchmarks.md"
+MOVE_INS = 20
+PUTS = 200
+IMPORT_RUNS = 7
+CLERK, APPROVER, _ = DEMO_STAFF
+
+
+@contextmanager
+def counting_requests() -> Iterator[Counter[str]]:
+    """Counts every request moto serves, by service and action."""
+    counts: Counter[str] = Counter()
+    original = BaseResponse.call_action
+
+    def counted(self: BaseResponse) -> Any:
+        counts[f"{self.service_name}:{self._get_action()}"] += 1
+        return original(self)
+
+    BaseResponse.call_action = counted  # type: ignore[method-assign]
+    try:
+        yield counts
+    finally:
+        BaseResponse.call_action = original  # type: ignore[method-assign]
+
+
+def move_in_body(index: int) -> dict[str, Any]:
+    kana = "".join("アイウエオカキクケコ"[int(d)] for d in f"{index:04d}")
+    member = {
+        "name": {"family_name": "計測", "given_name": "太郎", "family_name_kana": f"ケイ{kana}", "given_name_kana": "タロウ"},
+        "birth_date": "1980-04-01",
+        "sex": "male",
+        "relationship": "世帯主",
+    }  # fmt: skip
+    spouse = copy.deepcopy(member) | {"birth_date": "1982-05-03", "sex": "female", "relationship": "妻"}
+    child = copy.deepcopy(member) | {"birth_date": "2015-06-10", "relationship": "子"}
+    return {
+        "kind": "move_in",
+        "effective_date": "2026-11-20",
+        "notified_date": "2026-11-25",
+        "address": {"postal_code": "420-0853", "ward": "葵区", "town": "追手町", "lot": "5番1号"},
+        "previous_address": {
+            "prefecture": "東京都",
+            "municipality": "千代田区",
+            "street": "霞が関二丁目1番2号",
+        },
+        "members": [member, spouse, child],
+    }
+
+
+def call(system: LocalSystem, method: str, path: str, token: str, body: Any = None) -> dict[str, Any]:
+    url = f"{system.api_url}{path}"
+    data = b"" if body is None else json.dumps(body).encode()
+    headers = {"X-Juki-Staff-Token": token} | ({"Content-Type": "application/json"} if data else {})
+    signed = sign_headers(method, url, headers, data, COUNTER_SYSTEM, system.emulator.region)
+    response = requests.request(method, url, headers=signed, data=data, timeout=60)
+    if response.status_code >= 300:
+        raise RuntimeError(f"{method} {path}: {response.status_code} {response.text}")
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def timed(action: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def plain_put_seconds(system: LocalSystem) -> float:
+    dynamodb = system.emulator.client("dynamodb")
+    table = system.description.name("ledger")
+    samples = [
+        timed(
+            lambda i=i: dynamodb.put_item(
+                TableName=table, Item={"pk": {"S": f"BENCH#{i}"}, "sk": {"S": "PUT"}, "n": {"N": str(i)}}
+            )
+        )
+        for i in range(PUTS)
+    ]
+    return statistics.median(samples)
+
+
+def move_in_flow(system: LocalSystem) -> tuple[float, float, float, Counter[str], Counter[str]]:
+    clerk, approver = system.token(CLERK), system.token(APPROVER)
+    call(system, "POST", "/movements", clerk, move_in_body(9999))  # warm the handler modules
+    entry_counts: Counter[str] = Counter()
+    approval_counts: Counter[str] = Counter()
+    totals, entries, approvals = [], [], []
+    for index in range(MOVE_INS):
+        with counting_requests() as counts:
+            start = time.perf_counter()
+            draft = call(system, "POST", "/movements", clerk, move_in_body(index))
+            entered = time.perf_counter()
+        entry_counts += counts
+        with counting_requests() as counts:
+            final = call(system, "POST", f"/movements/{draft['movement_id']}/approve", approver)
+            done = time.perf_counter()
+        approval_counts += counts
+        if final["status"] != "final":
+            raise RuntimeError(f"move-in {index} ended {final['status']}")
+        totals.append(done - start)
+        entries.append(entered - start)
+        approvals.append(done - entered)
+    return (
+        statistics.median(totals),
+        statistics.median(entries),
+        statistics.median(approvals),
+        entry_counts,
+        approval_counts,
+    )
+
+
+def import_seconds(module: str) -> float:
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    samples = [
+        float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
+        for _ in range(IMPORT_RUNS)
+    ]
+    return statistics.median(samples)
+
+
+def dynamodb_only(counts: Counter[str]) -> Counter[str]:
+    return Counter({key.split(":", 1)[1]: n for key, n in counts.items() if key.startswith("dynamodb:")})
+
+
+def per_move_in(counts: Counter[str]) -> str:
+    return ", ".join(f"{action} {n / MOVE_INS:g}" for action, n in sorted(counts.items()))
+
+
+def main() -> None:
+    started = datetime.now(UTC)
+    with LocalSystem(LocalOptions(api_port=0, residents=1000)) as system:
+        put = plain_put_seconds(system)
+        total, entry, approval, entry_counts, approval_counts = move_in_flow(system)
+    entry_db, approval_db = dynamodb_only(entry_counts), dynamodb_only(approval_counts)
+    handlers = sorted({f.handler.rsplit(".", 1)[0] for f in describe("221007").functions})
+    boto3_import = import_seconds("boto3")
+    imports = {module: import_seconds(module) for module in handlers}
+
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Produced by `make bench` (`python -m bench`) on {started:%Y-%m-%d} "
+        f"({platform.machine()}, {platform.python_implementation()} {platform.python_version()}). "
+        "Every figure is a ratio to a baseline measured in the same run, on the same emulator.",
+        "",
+        "## The move-in flow (issue 2)",
+        "",
+        f"{MOVE_INS} move-ins of a three-person household over HTTP against the local system "
+        "(moto server, 1,000 demo residents): draft (`POST /movements`), then approval "
+        "(`POST /movements/{id}/approve`), which runs the movement-approval state machine to the commit.",
+        "",
+        "| measure | value |",
+        "| --- | --- |",
+        f"| DynamoDB requests per committed move-in | {(entry_db.total() + approval_db.total()) / MOVE_INS:g} |",
+        f"| … at entry (draft) | {entry_db.total() / MOVE_INS:g} ({per_move_in(entry_db)}) |",
+        f"| … at approval and commit | {approval_db.total() / MOVE_INS:g} ({per_move_in(approval_db)}) |",
+        f"| TransactWriteItems per move-in | {(entry_db + approval_db)['TransactWriteItems'] / MOVE_INS:g} |",
+        f"| wall time of a move-in ÷ one PutItem | {total / put:.1f} |",
+        f"| … entry ÷ one PutItem | {entry / put:.1f} |",
+        f"| … approval to commit ÷ one PutItem | {approval / put:.1f} |",
+        "",
+        f"Baseline: the median of {PUTS} plain PutItem calls with boto3 on the same emulator "
+        f"({put * 1000:.2f} ms here; absolute times are machine-dependent, the ratios are the figures).",
+        "",
+        "## Cold import of each handler module",
+        "",
+        f"Median of {IMPORT_RUNS} fresh interpreters each; the baseline is `import boto3` "
+        f"({boto3_import * 1000:.0f} ms here).",
+        "",
+        "| module | ÷ import boto3 |",
+        "| --- | --- |",
+        *[f"| `{module}` | {seconds / boto3_import:.2f} |" for module, seconds in imports.items()],
+        "",
+    ]
+    REPORT.write_text("\n".join(lines), encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""Two corrections to moto's DynamoDB transactions for the local system.
+
+1. Cost. moto keeps a rollback copy of every table a transaction touches, made with
+   ``copy.deepcopy`` once per operation, so one commit costs time in proportion to the whole
+   ledger (seconds at 1,000 residents, hours at 700,000). Here only the items the transaction
+   names are copied, and restored if it fails: the outcome is the same, the cost is that of
+   the items touched, as in DynamoDB.
+2. Isolation. moto's threaded server can run two transactions at once, interleaving their
+   condition checks and writes; DynamoDB never lets two conflicting transactions both
+   succeed. Transactions are serialised here.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import types
+from typing import Any
+
+import moto.dynamodb.models as dynamodb_models
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.table import Table
+
+_original_transact = DynamoDBBackend.transact_write_items
+_original_copy_module = dynamodb_models.copy
+_lock = threading.RLock()
+
+
+def _deepcopy_except_tables(value: Any, memo: dict[int, Any] | None = None) -> Any:
+    return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+
+_copy_without_tables = types.SimpleNamespace(deepcopy=_deepcopy_except_tables, copy=copy.copy)
+
+Saved = tuple[Table, DynamoType, DynamoType | None, Any]
+
+
+def _saved_items(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> list[Saved]:
+    saved: list[Saved] = []
+    for entry in transact_items:
+        _, operation = next(iter(entry.items()))
+        table = backend.get_table(operation["TableName"])
+        key = operation.get("Key") or operation["Item"]
+        hash_value = DynamoType(key[table.hash_key_attr])
+        range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+        saved.append((table, hash_value, range_value, copy.deepcopy(table.get_item(hash_value, range_value))))
+    return saved
+
+
+def _restore(saved: list[Saved]) -> None:
+    for table, hash_value, range_value, item in reversed(saved):
+        if item is None:
+            table.delete_item(hash_value, range_value)
+        elif range_value is None:
+            table.items[hash_value] = item
+        else:
+            table.items[hash_value][range_value] = item
+
+
+def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+    with _lock:
+        try:
+            saved = _saved_items(self, transact_items)
+        except Exception:  # a malformed request: moto's own checks answer it, as before
+            dynamodb_models.copy = _original_copy_module  # type: ignore[attr-defined]
+            try:
+                return _original_transact(self, transact_items)
+            finally:
+                dynamodb_models.copy = _copy_without_tables  # type: ignore[attr-defined]
+        try:
+            return _original_transact(self, transact_items)
+        except Exception:
+            _restore(saved)
+            raise
+
+
+def install() -> None:
+    dynamodb_models.copy = _copy_without_tables  # type: ignore[attr-defined]
+    DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+
+
+def uninstall() -> None:
+    dynamodb_models.copy = _original_copy_module  # type: ignore[attr-defined]
+    DynamoDBBackend.transact_write_items = _original_transact  # type: ignore[method-assign]
