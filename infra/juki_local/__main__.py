@@ -8,6 +8,7 @@ import threading
 import time
 
 from juki.domain.ids import make_id
+
 from juki_local.system import COUNTER_SYSTEM, LocalOptions, LocalSystem
 from juki_local.tokens import DEMO_STAFF
 

@@ -23,7 +23,7 @@ from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 
 _original_transact = DynamoDBBackend.transact_write_items
-_original_copy_module = dynamodb_models.copy
+_original_copy_module = copy  # the module moto imported as ``copy``
 _lock = threading.RLock()
 
 
@@ -63,11 +63,11 @@ def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, 
         try:
             saved = _saved_items(self, transact_items)
         except Exception:  # a malformed request: moto's own checks answer it, as before
-            dynamodb_models.copy = _original_copy_module  # type: ignore[attr-defined]
+            _use_copy(_original_copy_module)
             try:
                 return _original_transact(self, transact_items)
             finally:
-                dynamodb_models.copy = _copy_without_tables  # type: ignore[attr-defined]
+                _use_copy(_copy_without_tables)
         try:
             return _original_transact(self, transact_items)
         except Exception:
@@ -75,11 +75,16 @@ def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, 
             raise
 
 
+def _use_copy(module: object) -> None:
+    """Which ``copy`` moto's DynamoDB backend module sees."""
+    setattr(dynamodb_models, "copy", module)  # noqa: B010 - replacing a module global on purpose
+
+
 def install() -> None:
-    dynamodb_models.copy = _copy_without_tables  # type: ignore[attr-defined]
+    _use_copy(_copy_without_tables)
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
-    dynamodb_models.copy = _original_copy_module  # type: ignore[attr-defined]
+    _use_copy(_original_copy_module)
     DynamoDBBackend.transact_write_items = _original_transact  # type: ignore[method-assign]

@@ -8,7 +8,6 @@ import uuid
 
 import pytest
 from botocore.exceptions import ClientError
-
 from juki_local.system import LocalSystem
 
 
