@@ -19,6 +19,7 @@ help:
 	@echo "make synth   synthesize the CDK app (cdk-nag runs on every synth)"
 	@echo "make bench   run the benchmarks and write docs/benchmarks.md"
 	@echo "make lint    ruff and mypy"
+	@echo "make openapi write docs/openapi.json from the handlers"
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON312)" || { echo "Python 3.12 or newer is needed (pyenv install 3.12, or apt-get install python3.12)"; exit 1; }
@@ -64,7 +65,7 @@ format: $(STAMP)
 	$(PY) -m ruff check --fix .
 
 openapi: $(STAMP)
-	$(PY) -m juki_fn.openapi > docs/openapi.json
+	$(PY) -c 'import json; from juki_fn.api import openapi_schema; print(json.dumps(openapi_schema(), ensure_ascii=False, indent=2))' > docs/openapi.json
 
 clean:
 	rm -rf $(VENV) cdk.out .build .pytest_cache .mypy_cache .ruff_cache

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from juki.adapters import settings as env
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STATEMACHINES_DIR = REPO_ROOT / "statemachines"
 FUNCTIONS_DIR = REPO_ROOT / "functions"
@@ -151,11 +153,12 @@ def _by_id[T: (TableSpec, FunctionSpec, StateMachineSpec)](items: tuple[T, ...],
     raise KeyError(wanted)
 
 
-# Environment variables every function receives besides its resources.
-ENV_MUNICIPALITY_CODE = "JUKI_MUNICIPALITY_CODE"
-ENV_TOKEN_ISSUER = "JUKI_STAFF_TOKEN_ISSUER"
-ENV_TOKEN_AUDIENCE = "JUKI_STAFF_TOKEN_AUDIENCE"
-ENV_TOKEN_PUBLIC_KEYS = "JUKI_STAFF_TOKEN_PUBLIC_KEYS"
+# Environment variables every function receives besides its resources. The names are the
+# ones the functions read (juki.adapters.settings), so the two cannot drift apart.
+ENV_MUNICIPALITY_CODE = env.ENV_MUNICIPALITY_CODE
+ENV_TOKEN_ISSUER = env.ENV_TOKEN_ISSUER
+ENV_TOKEN_AUDIENCE = env.ENV_TOKEN_AUDIENCE
+ENV_TOKEN_PUBLIC_KEYS = env.ENV_TOKEN_PUBLIC_KEYS
 
 
 def describe(municipality_code: str) -> SystemDescription:
@@ -170,21 +173,21 @@ def describe(municipality_code: str) -> SystemDescription:
         tables=(
             TableSpec(
                 "ledger",
-                "JUKI_LEDGER_TABLE",
+                env.ENV_LEDGER_TABLE,
                 key="data",
                 indexes=(IndexSpec("gsi1", "gsi1pk", "gsi1sk"),),
                 description="住民基本台帳: person and household versions, movements, counters",
             ),
             TableSpec(
                 "oplog",
-                "JUKI_OPLOG_TABLE",
+                env.ENV_OPLOG_TABLE,
                 key="data",
                 indexes=(IndexSpec("by_staff", "staff_id", "sk"),),
                 description="操作ログ: every read and write of personal data",
             ),
             TableSpec(
                 "outbox",
-                "JUKI_OUTBOX_TABLE",
+                env.ENV_OUTBOX_TABLE,
                 key="data",
                 indexes=(IndexSpec("by_status", "status", "sk"),),
                 description="Outgoing linkage messages, written with the change that causes them",
@@ -230,7 +233,7 @@ def describe(municipality_code: str) -> SystemDescription:
             StateMachineSpec(
                 "movement-approval",
                 "movement_approval.asl.json",
-                "JUKI_MOVEMENT_STATE_MACHINE_ARN",
+                env.ENV_MOVEMENT_STATE_MACHINE_ARN,
                 "Validates and commits an approved movement (本登録)",
                 functions={
                     "ValidateFunctionArn": "movement-validate",
