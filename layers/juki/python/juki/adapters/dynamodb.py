@@ -81,7 +81,7 @@ class LedgerItem(Model):
     status = UnicodeAttribute(null=True)
     version = NumberAttribute(null=True)
     value = NumberAttribute(null=True)
-    body: MapAttribute[str, Any] = MapAttribute(null=True)
+    body = UnicodeAttribute(null=True)  # the record as JSON: read whole, never filtered on
     allocation: MapAttribute[str, Any] = MapAttribute(null=True)
     gsi1 = _Gsi1()
 
@@ -144,7 +144,7 @@ class DynamoLedgerStore:
             item = self._ledger.get(movement_key(movement_id), "MOVEMENT", consistent_read=True)
         except DoesNotExist:
             return None
-        return Movement.model_validate(item.body.as_dict())
+        return Movement.model_validate_json(item.body)
 
     def save_draft(self, movement: Movement, log: OperationLogEntry) -> None:
         item = self._movement_item(movement)
@@ -222,12 +222,12 @@ class DynamoLedgerStore:
             item = self._ledger.get(person_key(person_id), CURRENT)
         except DoesNotExist:
             return None
-        return PersonRecord.model_validate(item.body.as_dict())
+        return PersonRecord.model_validate_json(item.body)
 
     def get_persons(self, person_ids: list[str]) -> list[PersonRecord]:
         keys = [(person_key(pid), CURRENT) for pid in person_ids]
         by_id = {
-            item.pk.removeprefix("PERSON#"): PersonRecord.model_validate(item.body.as_dict())
+            item.pk.removeprefix("PERSON#"): PersonRecord.model_validate_json(item.body)
             for item in self._ledger.batch_get(keys)
         }
         return [by_id[pid] for pid in person_ids if pid in by_id]
@@ -237,7 +237,7 @@ class DynamoLedgerStore:
             item = self._ledger.get(household_key(household_id), CURRENT)
         except DoesNotExist:
             return None
-        return HouseholdRecord.model_validate(item.body.as_dict())
+        return HouseholdRecord.model_validate_json(item.body)
 
     def append(self, entry: OperationLogEntry) -> None:
         oplog_item(entry, self._oplog).save(condition=self._oplog.pk.does_not_exist())
@@ -271,7 +271,7 @@ class DynamoLedgerStore:
             status=movement.status.value,
             gsi1pk=f"MOVEMENT_STATUS#{movement.status.value}",
             gsi1sk=f"{movement.entered_at.isoformat()}#{movement.movement_id}",
-            body=movement.model_dump(mode="json"),
+            body=movement.model_dump_json(),
         )
 
     def _update_movement(self, tx: TransactWrite, movement: Movement, expected: MovementStatus) -> None:
@@ -297,7 +297,7 @@ class DynamoLedgerStore:
     def _version_items(
         self, pk: str, version: int, record: PersonRecord | HouseholdRecord, kind: str
     ) -> tuple[LedgerItem, LedgerItem]:
-        body = record.model_dump(mode="json")
+        body = record.model_dump_json()
         history = self._ledger(pk=pk, sk=version_key(version), kind=kind, version=version, body=body)
         current = self._ledger(pk=pk, sk=CURRENT, kind=kind, version=version, body=body)
         if isinstance(record, PersonRecord) and record.status == "resident":
