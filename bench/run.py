@@ -155,6 +155,10 @@ def dynamodb_only(counts: Counter[str]) -> Counter[str]:
     return Counter({key.split(":", 1)[1]: n for key, n in counts.items() if key.startswith("dynamodb:")})
 
 
+def other_services(counts: Counter[str]) -> Counter[str]:
+    return Counter({key: n for key, n in counts.items() if not key.startswith("dynamodb:")})
+
+
 def per_move_in(counts: Counter[str]) -> str:
     return ", ".join(f"{action} {n / MOVE_INS:g}" for action, n in sorted(counts.items()))
 
@@ -188,6 +192,7 @@ def main() -> None:
         f"| … at entry (draft) | {entry_db.total() / MOVE_INS:g} ({per_move_in(entry_db)}) |",
         f"| … at approval and commit | {approval_db.total() / MOVE_INS:g} ({per_move_in(approval_db)}) |",
         f"| TransactWriteItems per move-in | {(entry_db + approval_db)['TransactWriteItems'] / MOVE_INS:g} |",
+        f"| other AWS requests per move-in | {per_move_in(other_services(entry_counts + approval_counts))} |",
         f"| wall time of a move-in ÷ one PutItem | {total / put:.1f} |",
         f"| … entry ÷ one PutItem | {entry / put:.1f} |",
         f"| … approval to commit ÷ one PutItem | {approval / put:.1f} |",

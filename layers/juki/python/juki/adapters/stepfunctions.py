@@ -11,7 +11,7 @@ from juki.services.ports import ExecutionOutcome
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
 
-_POLL_SECONDS = 0.1
+_POLL_SECONDS = 0.05
 _MAX_POLL_SECONDS = 1.0
 
 
@@ -43,7 +43,7 @@ class StepFunctionsWorkflow:
             if status != "RUNNING" or time.monotonic() >= deadline:
                 break
             time.sleep(pause)
-            pause = min(pause * 2, _MAX_POLL_SECONDS)
+            pause = min(pause * 1.5, _MAX_POLL_SECONDS)
         output = described.get("output")
         return ExecutionOutcome(
             status=status if status != "PENDING_REDRIVE" else "FAILED",
