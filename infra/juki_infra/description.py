@@ -58,18 +58,29 @@ class TableSpec:
 
 @dataclass(frozen=True)
 class BucketSpec:
+    """A bucket. ``key`` None means S3-managed encryption, which only the access-log bucket
+    uses: S3 cannot deliver server access logs to an SSE-KMS bucket."""
+
     id: str
-    env_var: str
-    key: str
+    env_var: str | None
+    key: str | None
     description: str = ""
 
 
 @dataclass(frozen=True)
 class QueueSpec:
+    """A queue with a dead-letter queue ``<id>-dlq`` that takes a message after
+    ``max_receive_count`` failed receives."""
+
     id: str
     env_var: str
     key: str
     description: str = ""
+    max_receive_count: int = 5
+
+    @property
+    def dead_letter_id(self) -> str:
+        return f"{self.id}-dlq"
 
 
 @dataclass(frozen=True)
@@ -122,6 +133,11 @@ class SystemDescription:
     state_machines: tuple[StateMachineSpec, ...]
 
     @property
+    def data_buckets(self) -> tuple[BucketSpec, ...]:
+        """The buckets that hold the municipality's data (KMS-encrypted, access-logged)."""
+        return tuple(bucket for bucket in self.buckets if bucket.key is not None)
+
+    @property
     def prefix(self) -> str:
         return f"juki-{self.municipality_code}"
 
@@ -153,6 +169,9 @@ def _by_id[T: (TableSpec, FunctionSpec, StateMachineSpec)](items: tuple[T, ...],
     raise KeyError(wanted)
 
 
+OPS_KEY = "ops"  # log groups, the alarm topic and the trail
+ACCESS_LOG_BUCKET = "access-logs"
+
 # Environment variables every function receives besides its resources. The names are the
 # ones the functions read (juki.adapters.settings), so the two cannot drift apart.
 ENV_MUNICIPALITY_CODE = env.ENV_MUNICIPALITY_CODE
@@ -169,6 +188,7 @@ def describe(municipality_code: str) -> SystemDescription:
         keys=(
             KeySpec("data", "Encrypts the ledger tables, buckets and queues at rest"),
             KeySpec("pii", "Field-level encryption of 個人番号 (Encryption SDK)"),
+            KeySpec(OPS_KEY, "Encrypts log groups, the alarm topic and the trail (infrastructure)"),
         ),
         tables=(
             TableSpec(
@@ -196,6 +216,9 @@ def describe(municipality_code: str) -> SystemDescription:
         buckets=(
             BucketSpec("documents", "JUKI_DOCUMENTS_BUCKET", key="data", description="Certificates (PDF)"),
             BucketSpec("exchange", "JUKI_EXCHANGE_BUCKET", key="data", description="Peer drop zones"),
+            BucketSpec(
+                ACCESS_LOG_BUCKET, None, key=None, description="S3 server access logs of the other buckets"
+            ),
         ),
         queues=(QueueSpec("linkage", "JUKI_LINKAGE_QUEUE_URL", key="data", description="Linkage dispatch"),),
         functions=(

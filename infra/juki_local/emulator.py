@@ -18,7 +18,7 @@ from typing import Any
 
 import boto3
 import requests
-from juki_infra.description import ENV_MUNICIPALITY_CODE, SystemDescription
+from juki_infra.description import ACCESS_LOG_BUCKET, ENV_MUNICIPALITY_CODE, SystemDescription
 from moto.server import ThreadedMotoServer
 
 from juki_local import lambda_runtime, moto_dynamodb
@@ -156,17 +156,16 @@ def provision(
     for bucket in description.buckets:
         name = description.bucket_name(bucket.id, ACCOUNT)
         s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": emulator.region})
+        encryption: dict[str, str] = (
+            {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": done.key_arns[bucket.key]}
+            if bucket.key
+            else {"SSEAlgorithm": "AES256"}
+        )
         s3.put_bucket_encryption(
             Bucket=name,
             ServerSideEncryptionConfiguration={
                 "Rules": [
-                    {
-                        "ApplyServerSideEncryptionByDefault": {
-                            "SSEAlgorithm": "aws:kms",
-                            "KMSMasterKeyID": done.key_arns[bucket.key],
-                        },
-                        "BucketKeyEnabled": True,
-                    }
+                    {"ApplyServerSideEncryptionByDefault": encryption, "BucketKeyEnabled": bool(bucket.key)}
                 ]
             },
         )
@@ -181,11 +180,30 @@ def provision(
         )
         s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
         done.buckets[bucket.id] = name
+    access_logs = done.buckets[ACCESS_LOG_BUCKET]
+    s3.put_bucket_policy(Bucket=access_logs, Policy=_access_log_policy(access_logs))
+    for bucket in description.data_buckets:
+        s3.put_bucket_logging(
+            Bucket=done.buckets[bucket.id],
+            BucketLoggingStatus={
+                "LoggingEnabled": {"TargetBucket": access_logs, "TargetPrefix": f"{bucket.id}/"}
+            },
+        )
 
     sqs = emulator.client("sqs")
     for queue in description.queues:
+        key_arn = done.key_arns[queue.key]
+        dead_letter_url = sqs.create_queue(
+            QueueName=description.name(queue.dead_letter_id), Attributes={"KmsMasterKeyId": key_arn}
+        )["QueueUrl"]
+        dead_letter_arn = sqs.get_queue_attributes(QueueUrl=dead_letter_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        redrive = {"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": str(queue.max_receive_count)}
+        done.queues[queue.dead_letter_id] = dead_letter_url
         done.queues[queue.id] = sqs.create_queue(
-            QueueName=description.name(queue.id), Attributes={"KmsMasterKeyId": done.key_arns[queue.key]}
+            QueueName=description.name(queue.id),
+            Attributes={"KmsMasterKeyId": key_arn, "RedrivePolicy": json.dumps(redrive)},
         )["QueueUrl"]
 
     iam = emulator.client("iam")
@@ -223,6 +241,17 @@ def provision(
     return done
 
 
+def _access_log_policy(bucket: str) -> str:
+    """S3's log delivery may write, as the deployed bucket policy allows."""
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"Service": "logging.s3.amazonaws.com"},
+        "Action": "s3:PutObject",
+        "Resource": f"arn:aws:s3:::{bucket}/*",
+    }
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
 def _function_env(
     description: SystemDescription, done: Provisioned, token_settings: dict[str, str]
 ) -> dict[str, str]:
@@ -230,7 +259,9 @@ def _function_env(
     env.update(
         {table.env_var: done.tables[table.id] for table in description.tables if table.id in done.tables}
     )
-    env.update({b.env_var: done.buckets[b.id] for b in description.buckets if b.id in done.buckets})
+    env.update(
+        {b.env_var: done.buckets[b.id] for b in description.buckets if b.env_var and b.id in done.buckets}
+    )
     env.update({q.env_var: done.queues[q.id] for q in description.queues if q.id in done.queues})
     env.update(
         {

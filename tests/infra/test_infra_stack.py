@@ -29,6 +29,31 @@ def test_resources_follow_the_description(synth: Synth) -> None:
     assert handlers == {spec.handler for spec in system.functions}
 
 
+def test_data_resources_are_exactly_the_description(synth: Synth) -> None:
+    """The same list the local emulator provisions from (tests/integration/test_provisioning.py)."""
+    system = describe("221007")
+    tables = {
+        props["Properties"]["TableName"]: sorted(
+            i["IndexName"] for i in props["Properties"].get("GlobalSecondaryIndexes", [])
+        )
+        for props in resources(synth.template, "AWS::DynamoDB::GlobalTable").values()
+    }
+    assert tables == {system.name(t.id): sorted(i.name for i in t.indexes) for t in system.tables}
+    queues = {
+        props["Properties"]["QueueName"] for props in resources(synth.template, "AWS::SQS::Queue").values()
+    }
+    assert queues == {system.name(n) for q in system.queues for n in (q.id, q.dead_letter_id)}
+    machines = {
+        props["Properties"]["StateMachineName"]
+        for props in resources(synth.template, "AWS::StepFunctions::StateMachine").values()
+    }
+    assert machines == {system.name(m.id) for m in system.state_machines}
+    aliases = {
+        props["Properties"]["AliasName"] for props in resources(synth.template, "AWS::KMS::Alias").values()
+    }
+    assert {system.key_alias(k.id) for k in system.keys} <= aliases  # plus the backup vault's own key
+
+
 def test_no_internet_gateway_and_no_nat_gateway(synth: Synth) -> None:
     synth.template.resource_count_is("AWS::EC2::InternetGateway", 0)
     synth.template.resource_count_is("AWS::EC2::NatGateway", 0)

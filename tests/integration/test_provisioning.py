@@ -1,5 +1,7 @@
 """The emulator holds exactly what the system description lists, built the way CDK builds it."""
 
+import json
+
 from juki_local.system import LocalSystem
 
 
@@ -23,16 +25,36 @@ def test_tables_indexes_and_encryption(local_system: LocalSystem) -> None:
         assert pitr["PointInTimeRecoveryStatus"] == "ENABLED"
 
 
-def test_buckets_are_kms_encrypted_private_and_versioned(local_system: LocalSystem) -> None:
+def test_buckets_are_kms_encrypted_private_versioned_and_access_logged(local_system: LocalSystem) -> None:
     s3 = local_system.emulator.client("s3")
+    access_logs = local_system.resources.buckets["access-logs"]
     for bucket in local_system.description.buckets:
         name = local_system.resources.buckets[bucket.id]
         rule = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"][0]
         default = rule["ApplyServerSideEncryptionByDefault"]
-        assert default["SSEAlgorithm"] == "aws:kms"
-        assert default["KMSMasterKeyID"] == local_system.resources.key_arns[bucket.key]
+        if bucket.key is None:  # only the access-log bucket: S3 cannot log into SSE-KMS
+            assert (bucket.id, default["SSEAlgorithm"]) == ("access-logs", "AES256")
+        else:
+            assert default["SSEAlgorithm"] == "aws:kms"
+            assert default["KMSMasterKeyID"] == local_system.resources.key_arns[bucket.key]
+            logging = s3.get_bucket_logging(Bucket=name)["LoggingEnabled"]
+            assert (logging["TargetBucket"], logging["TargetPrefix"]) == (access_logs, f"{bucket.id}/")
         assert all(s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"].values())
         assert s3.get_bucket_versioning(Bucket=name)["Status"] == "Enabled"
+
+
+def test_queues_have_their_dead_letter_queues(local_system: LocalSystem) -> None:
+    sqs = local_system.emulator.client("sqs")
+    for queue in local_system.description.queues:
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=local_system.resources.queues[queue.id], AttributeNames=["All"]
+        )["Attributes"]
+        assert attributes["KmsMasterKeyId"] == local_system.resources.key_arns[queue.key]
+        redrive = json.loads(attributes["RedrivePolicy"])
+        assert redrive["deadLetterTargetArn"].endswith(
+            f":{local_system.description.name(queue.dead_letter_id)}"
+        )
+        assert int(redrive["maxReceiveCount"]) == queue.max_receive_count
 
 
 def test_functions_run_the_deployed_handlers(local_system: LocalSystem) -> None:

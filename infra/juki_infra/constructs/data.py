@@ -13,12 +13,12 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from juki_infra.description import ACCESS_LOG_BUCKET, OPS_KEY
+
 if TYPE_CHECKING:
     from juki_infra.config import JukiConfig
     from juki_infra.description import SystemDescription
 
-OPS_KEY_ID = "ops"
-ACCESS_LOG_BUCKET_ID = "access-logs"
 LOGS_ARN_PATTERN = f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:*"
 
 
@@ -35,9 +35,7 @@ class DataStore(Construct):
         self.keys: dict[str, kms.Key] = {
             spec.id: self._key(spec.id, spec.description) for spec in description.keys
         }
-        self.ops_key = self._key(
-            OPS_KEY_ID, "Encrypts log groups, the alarm topic and the trail (infrastructure)"
-        )
+        self.ops_key = self.keys[OPS_KEY]
         self.allow_service(
             self.ops_key,
             f"logs.{Aws.REGION}.amazonaws.com",
@@ -80,7 +78,7 @@ class DataStore(Construct):
         self.access_log_bucket = s3.Bucket(
             self,
             "AccessLogBucket",
-            bucket_name=self.physical_bucket_name(ACCESS_LOG_BUCKET_ID),
+            bucket_name=self.physical_bucket_name(ACCESS_LOG_BUCKET),
             # S3 server access logging cannot deliver to an SSE-KMS bucket.
             encryption=s3.BucketEncryption.S3_MANAGED,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
@@ -93,7 +91,8 @@ class DataStore(Construct):
             bucket_spec.id: self.secure_bucket(
                 f"Bucket-{bucket_spec.id}", bucket_spec.id, self.keys[bucket_spec.key]
             )
-            for bucket_spec in description.buckets
+            for bucket_spec in description.data_buckets
+            if bucket_spec.key is not None
         }
 
         self.queues: dict[str, sqs.Queue] = {}
@@ -103,7 +102,7 @@ class DataStore(Construct):
             dlq = sqs.Queue(
                 self,
                 f"Dlq-{queue_spec.id}",
-                queue_name=description.name(f"{queue_spec.id}-dlq"),
+                queue_name=description.name(queue_spec.dead_letter_id),
                 encryption=sqs.QueueEncryption.KMS,
                 encryption_master_key=key,
                 enforce_ssl=True,
@@ -117,7 +116,9 @@ class DataStore(Construct):
                 encryption=sqs.QueueEncryption.KMS,
                 encryption_master_key=key,
                 enforce_ssl=True,
-                dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=5),
+                dead_letter_queue=sqs.DeadLetterQueue(
+                    queue=dlq, max_receive_count=queue_spec.max_receive_count
+                ),
             )
 
     def physical_bucket_name(self, bucket_id: str) -> str | None:

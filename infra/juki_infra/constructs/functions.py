@@ -115,8 +115,8 @@ class Functions(Construct):
         for table_spec in self.description.tables:
             if table_spec.id in spec.tables:
                 environment[table_spec.env_var] = self.data.tables[table_spec.id].table_name
-        for bucket_spec in self.description.buckets:
-            if bucket_spec.id in spec.buckets:
+        for bucket_spec in self.description.data_buckets:
+            if bucket_spec.id in spec.buckets and bucket_spec.env_var:
                 environment[bucket_spec.env_var] = self.data.buckets[bucket_spec.id].bucket_name
         for queue_spec in self.description.queues:
             if queue_spec.id in spec.queues:
