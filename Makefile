@@ -11,6 +11,12 @@ STAMP := $(VENV)/.installed
 PYTHON312 := $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12 /usr/bin/python3.12 python3; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info[:2] < (3, 12))' 2>/dev/null && { echo $$p; break; }; done)
 
+# jsii warns on every run that Node 20 is past its end of life (the value lists the major versions
+# to keep quiet about); the machines here have Node 20.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 18,20
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 18,20
+
 .PHONY: help setup run test test-unit test-integration test-infra test-e2e synth bench lint format openapi clean
 
 help:
