@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from juki.adapters.stepfunctions import StepFunctionsWorkflow
 from juki.bootstrap import Services
+from juki.domain import movements as rules
+from juki.domain.oplog import entry_for
 from juki.domain.model import MovementStatus
 from juki.domain.staff import Actor, Role
 from juki_fn.movement_tasks import commit_handler
@@ -88,3 +90,23 @@ def test_the_same_execution_name_starts_once(services: Services, local_system: L
     )
     assert again == first["executionArn"]
     assert len(executions(local_system)) == before
+
+
+def test_approving_again_resumes_a_movement_whose_start_was_lost(
+    services: Services, local_system: LocalSystem
+) -> None:
+    """The approval was recorded but the state machine never started (a lost call): asking again
+    runs the commit once, instead of leaving the movement stuck as approved."""
+    draft = services.movements.enter(unique_move_in(1), CLERK)
+    stored = services.store.get_movement(draft.movement_id)
+    assert stored is not None
+    approved = rules.approve(stored, APPROVER, "lost0approval", stored.entered_at)
+    log = entry_for(
+        APPROVER, entry_id=f"{draft.movement_id}-lost", at=stored.entered_at, function="t", action="approve"
+    )
+    services.store.save_approval(approved, log)
+
+    outcome = services.movements.approve(draft.movement_id, APPROVER, 20)
+    assert outcome.movement.status == MovementStatus.FINAL
+    assert outcome.movement.approval_id == "lost0approval"
+    assert len([e for e in executions(local_system) if e["name"].startswith(draft.movement_id)]) == 1

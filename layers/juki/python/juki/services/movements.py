@@ -85,22 +85,27 @@ class MovementService:
 
     # -- the approver: 審査・決裁 -----------------------------------------------------------
     def approve(self, movement_id: str, actor: Actor, wait_seconds: float) -> ApprovalOutcome:
+        """Records the approval, then runs the commit. Asking again for a movement that is
+        approved but not yet final (the start was lost, say) starts the same execution again,
+        which Step Functions runs only once."""
         require(actor, Permission.MOVEMENT_APPROVE)
-        now = self._clock.now()
-        approval_id = self._ids.new_id()
-        approved = rules.approve(self._load(movement_id), actor, approval_id, now)
-        log = entry_for(
-            actor,
-            entry_id=self._ids.new_id(),
-            at=now,
-            function=FUNCTION_APPROVE,
-            action="approve",
-            movement_id=movement_id,
-        )
-        self._store.save_approval(approved, log)
+        movement = self._load(movement_id)
+        if movement.status != MovementStatus.APPROVED:
+            now = self._clock.now()
+            movement = rules.approve(movement, actor, self._ids.new_id(), now)
+            log = entry_for(
+                actor,
+                entry_id=self._ids.new_id(),
+                at=now,
+                function=FUNCTION_APPROVE,
+                action="approve",
+                movement_id=movement_id,
+            )
+            self._store.save_approval(movement, log)
+        assert movement.approval_id is not None
         execution_arn = self._workflow.start(
-            name=f"{movement_id}-{approval_id}",
-            payload={"movement_id": movement_id, "approval_id": approval_id},
+            name=f"{movement_id}-{movement.approval_id}",
+            payload={"movement_id": movement_id, "approval_id": movement.approval_id},
         )
         outcome = self._workflow.wait(execution_arn, wait_seconds)
         return ApprovalOutcome(movement=self._load(movement_id), execution=outcome)
