@@ -5,8 +5,8 @@ from __future__ import annotations
 from juki.adapters.stepfunctions import StepFunctionsWorkflow
 from juki.bootstrap import Services
 from juki.domain import movements as rules
-from juki.domain.oplog import entry_for
 from juki.domain.model import MovementStatus
+from juki.domain.oplog import entry_for
 from juki.domain.staff import Actor, Role
 from juki_fn.movement_tasks import commit_handler
 from juki_local.lambda_context import new_context
