@@ -8,10 +8,10 @@ it needs in ``ROUTE_PERMISSIONS``; a route without an entry is refused (deny by 
 """
 
 import json
+import traceback
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
@@ -82,14 +82,14 @@ def current_actor() -> Actor:
     responses={201: {"description": "仮登録した異動", "content": {JSON: {"model": Movement}}}},
     tags=["異動"],
 )
-@tracer.capture_method
+@tracer.capture_method(capture_response=False, capture_error=False)
 def enter_movement(command: Annotated[MoveIn, Body(description="転入の届出")]) -> Response[str]:
     movement = services().movements.enter(command, current_actor())
     return Response(status_code=201, content_type=JSON, body=movement.model_dump_json())
 
 
 @app.get("/movements/<movement_id>", summary="異動の照会", tags=["異動"])
-@tracer.capture_method
+@tracer.capture_method(capture_response=False, capture_error=False)
 def get_movement(movement_id: MovementId) -> Movement:
     return services().movements.get(movement_id, current_actor())
 
@@ -107,34 +107,22 @@ def get_movement(movement_id: MovementId) -> Movement:
     },
     tags=["異動"],
 )
-@tracer.capture_method
+@tracer.capture_method(capture_response=False, capture_error=False)
 def approve_movement(movement_id: MovementId) -> Response[str]:
     settings = services().settings
     outcome = services().movements.approve(movement_id, current_actor(), settings.approval_wait_seconds)
-    movement = outcome.movement
-    if movement.status == MovementStatus.FAILED:
-        first = movement.failure[0] if movement.failure else None
-        return _json(
-            409,
-            error_body(
-                "COMMIT_REFUSED",
-                first.message if first else "本登録できませんでした",
-                first.field if first else None,
-                movement.failure,
-            ),
-        )
-    status = 200 if movement.status == MovementStatus.FINAL else 202
-    return Response(status_code=status, content_type=JSON, body=movement.model_dump_json())
+    status = 200 if outcome.movement.status == MovementStatus.FINAL else 202
+    return Response(status_code=status, content_type=JSON, body=outcome.movement.model_dump_json())
 
 
 @app.get("/households/<household_id>", summary="世帯の照会 (世帯員を含む)", tags=["照会"])
-@tracer.capture_method
+@tracer.capture_method(capture_response=False, capture_error=False)
 def get_household(household_id: HouseholdId) -> HouseholdView:
     return services().inquiry.household(household_id, current_actor())
 
 
 @app.get("/persons/<person_id>", summary="住民の照会", tags=["照会"])
-@tracer.capture_method
+@tracer.capture_method(capture_response=False, capture_error=False)
 def get_person(person_id: PersonId) -> PersonRecord:
     return services().inquiry.person(person_id, current_actor())
 
@@ -143,6 +131,29 @@ def get_person(person_id: PersonId) -> PersonRecord:
 def domain_error(error: DomainError) -> Response[str]:
     logger.info("refused", extra={"code": error.code, "status": error.status})
     return _json(error.status, error_body(error.code, error.message, error.field, list(error.issues)))
+
+
+@app.exception_handler([UnicodeDecodeError, RecursionError])
+def unreadable_body(error: Exception) -> Response[str]:
+    logger.info("unreadable body", extra={"error": type(error).__name__})
+    return _json(
+        400,
+        error_body("BODY_INVALID", "リクエスト本文を読み取れません (UTF-8 の JSON で送ってください)", "body"),
+    )
+
+
+@app.exception_handler(Exception)
+def unexpected_error(error: Exception) -> Response[str]:
+    """A fault of ours: the client gets a code and the request id, the log gets the error's type
+    and where it happened, never its message (it could carry personal data)."""
+    logger.error(
+        "unexpected error",
+        extra={"error": type(error).__name__, "at": traceback.format_tb(error.__traceback__)[-3:]},
+    )
+    request_id = app.current_event.request_context.request_id
+    return _json(
+        500, error_body("INTERNAL_ERROR", f"システムエラーが発生しました (リクエストID {request_id})")
+    )
 
 
 @app.exception_handler(RequestValidationError)
@@ -173,10 +184,7 @@ def openapi_schema() -> dict[str, Any]:
     return schema
 
 
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler(capture_response=False)
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False, capture_error=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
-
-
-__all__ = ["BaseRouter", "app", "lambda_handler", "openapi_schema"]

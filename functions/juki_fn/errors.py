@@ -43,8 +43,11 @@ def error_body(
     }
 
 
-def _field(location: Sequence[Any]) -> str:
+def _field(error: dict[str, Any]) -> str:
     """("body", "members", 0, "birth_date") → "members[0].birth_date"."""
+    if error.get("type") == "json_invalid":
+        return "body"  # the location is a character offset, not a field
+    location: Sequence[Any] = error.get("loc", ())
     parts = [str(part) for part in location if part not in ("body", "path", "query", "header")]
     text = ""
     for part in parts:
@@ -61,9 +64,6 @@ def _message(error: dict[str, Any]) -> str:
 
 def validation_error_body(errors: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Never echoes the input: a rejected value may be personal data."""
-    issues = [
-        Issue(code="INVALID_FIELD", message=_message(error), field=_field(error.get("loc", ())))
-        for error in errors
-    ]
+    issues = [Issue(code="INVALID_FIELD", message=_message(error), field=_field(error)) for error in errors]
     first = issues[0] if issues else Issue(code="INVALID_FIELD", message="入力が正しくありません")
     return error_body("VALIDATION_ERROR", first.message, first.field, issues)

@@ -1,23 +1,37 @@
 """Tasks of the movement-approval state machine (statemachines/movement_approval.asl.json).
 
-Each task is safe to repeat: Step Functions retries them, and a retry must never write twice.
-A rule violation found at commit raises ``MovementRejected`` so the machine records the failure.
+Each task is safe to repeat: Step Functions retries them, and a retry never writes twice.
+Errors reach the state machine by name only, never with personal data:
+
+* ``MovementRejected``: the rules refuse the movement now; the machine records why.
+* ``TransientError``: a concurrent change or a passing DynamoDB fault; the machine retries,
+  and the retry checks again against the ledger as it is then.
+* anything else: the execution fails and the movement stays approved, so approving again
+  pushes it on once the fault is mended.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from juki.bootstrap import services
-from juki.domain.errors import DomainError
+from juki.domain.errors import Conflict, DomainError
 from juki.observability import logger, tracer
 from pydantic import BaseModel, ConfigDict
+from pynamodb.exceptions import PynamoDBException
+
+ERROR_CODE = re.compile(r"^[A-Z][A-Z_]{2,39}$")
 
 
 class MovementRejected(Exception):
-    """The movement failed re-validation: Step Functions sees the error name, never personal data."""
+    """The movement fails the rules against the current ledger."""
+
+
+class TransientError(Exception):
+    """Worth trying again: another change won a race, or DynamoDB was briefly unavailable."""
 
 
 class TaskInput(BaseModel):
@@ -27,41 +41,39 @@ class TaskInput(BaseModel):
     approval_id: str
 
 
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False, capture_error=False)
+def commit_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    task = TaskInput.model_validate(event)
+    try:
+        return services().movements.commit(task.movement_id, task.approval_id)
+    except Conflict as error:
+        logger.info("commit raced", extra={"code": error.code, "movement_id": task.movement_id})
+        raise TransientError(error.code) from None
+    except DomainError as error:
+        logger.info("commit refused", extra={"code": error.code, "movement_id": task.movement_id})
+        raise MovementRejected(error.code) from None
+    except PynamoDBException as error:
+        logger.warning(
+            "dynamodb fault", extra={"error": type(error).__name__, "movement_id": task.movement_id}
+        )
+        raise TransientError(type(error).__name__) from None
+
+
 def _error_code(event: dict[str, Any]) -> str | None:
-    """The caught error's code: Lambda reports ``{"errorMessage": <code>, ...}`` as the Cause."""
+    """The caught error's code: Lambda reports ``{"errorMessage": <code>, ...}`` as the Cause.
+    Anything that is not a plain code is dropped: a message could carry input values."""
     error = event.get("error") or {}
     try:
         cause = json.loads(error.get("Cause") or "{}")
     except json.JSONDecodeError:
         cause = {}
     message = cause.get("errorMessage") if isinstance(cause, dict) else None
-    return str(message or error.get("Error") or "") or None
+    return message if isinstance(message, str) and ERROR_CODE.match(message) else None
 
 
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler(capture_response=False)
-def validate_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    task = TaskInput.model_validate(event)
-    try:
-        return services().movements.validate_for_commit(task.movement_id, task.approval_id)
-    except DomainError as error:
-        logger.info("re-validation refused", extra={"code": error.code, "movement_id": task.movement_id})
-        raise MovementRejected(error.code) from None
-
-
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler(capture_response=False)
-def commit_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    task = TaskInput.model_validate(event)
-    try:
-        return services().movements.commit(task.movement_id, task.approval_id)
-    except DomainError as error:
-        logger.info("commit refused", extra={"code": error.code, "movement_id": task.movement_id})
-        raise MovementRejected(error.code) from None
-
-
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler(capture_response=False)
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False, capture_error=False)
 def fail_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = TaskInput.model_validate(event)
     services().movements.record_failure(task.movement_id, task.approval_id, _error_code(event))

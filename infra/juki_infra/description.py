@@ -231,16 +231,9 @@ def describe(municipality_code: str) -> SystemDescription:
                 starts_state_machines=("movement-approval",),
             ),
             FunctionSpec(
-                "movement-validate",
-                "juki_fn.movement_tasks.validate_handler",
-                "Re-validates an approved movement against the current ledger",
-                tables={"ledger": Access.READ},
-                timeout_seconds=60,
-            ),
-            FunctionSpec(
                 "movement-commit",
                 "juki_fn.movement_tasks.commit_handler",
-                "Commits an approved movement in one transaction",
+                "Checks an approved movement against the current ledger and commits it in one transaction",
                 tables=ledger_rw,
                 timeout_seconds=60,
             ),
@@ -257,9 +250,8 @@ def describe(municipality_code: str) -> SystemDescription:
                 "movement-approval",
                 "movement_approval.asl.json",
                 env.ENV_MOVEMENT_STATE_MACHINE_ARN,
-                "Validates and commits an approved movement (本登録)",
+                "Checks again and commits an approved movement (本登録)",
                 functions={
-                    "ValidateFunctionArn": "movement-validate",
                     "CommitFunctionArn": "movement-commit",
                     "FailFunctionArn": "movement-fail",
                 },

@@ -5,16 +5,20 @@
    ledger (seconds at 1,000 residents, hours at 700,000). Here only the items the transaction
    names are copied, and restored if it fails: the outcome is the same, the cost is that of
    the items touched, as in DynamoDB.
-2. Isolation. moto's threaded server can run two transactions at once, interleaving their
-   condition checks and writes; DynamoDB never lets two conflicting transactions both
-   succeed. Transactions are serialised here.
+2. Isolation. moto's threaded server can run two writes at once, interleaving a transaction's
+   condition checks and writes with another write; DynamoDB never lets two conflicting
+   transactions both succeed, and a conditional write is atomic. Every write (put, update,
+   delete, and the transactions that use them) is serialised here, so a failed transaction's
+   restore cannot overwrite a write made meanwhile either.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import threading
 import types
+from collections.abc import Callable
 from typing import Any
 
 import moto.dynamodb.models as dynamodb_models
@@ -23,6 +27,10 @@ from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 
 _original_transact = DynamoDBBackend.transact_write_items
+_SINGLE_WRITES = ("put_item", "update_item", "delete_item")
+_original_writes: dict[str, Callable[..., Any]] = {
+    name: getattr(DynamoDBBackend, name) for name in _SINGLE_WRITES
+}
 _original_copy_module = copy  # the module moto imported as ``copy``
 _lock = threading.RLock()
 
@@ -75,6 +83,15 @@ def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, 
             raise
 
 
+def _serialised(write: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(write)
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        with _lock:
+            return write(*args, **kwargs)
+
+    return locked
+
+
 def _use_copy(module: object) -> None:
     """Which ``copy`` moto's DynamoDB backend module sees."""
     setattr(dynamodb_models, "copy", module)  # noqa: B010 - replacing a module global on purpose
@@ -82,9 +99,13 @@ def _use_copy(module: object) -> None:
 
 def install() -> None:
     _use_copy(_copy_without_tables)
+    for name, write in _original_writes.items():
+        setattr(DynamoDBBackend, name, _serialised(write))
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
     _use_copy(_original_copy_module)
+    for name, write in _original_writes.items():
+        setattr(DynamoDBBackend, name, write)
     DynamoDBBackend.transact_write_items = _original_transact  # type: ignore[method-assign]

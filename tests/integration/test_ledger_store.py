@@ -100,11 +100,16 @@ def items(local_system: LocalSystem, table: str, pk: str) -> list[dict[str, Any]
     ]
 
 
-def oplog_for_movement(local_system: LocalSystem, movement_id: str) -> list[dict[str, Any]]:
+def oplog_for_movement(
+    local_system: LocalSystem, movement_id: str, any_day: bool = False
+) -> list[dict[str, Any]]:
     table = boto3.resource(
         "dynamodb", region_name=local_system.emulator.region, endpoint_url=local_system.emulator.url
     ).Table(local_system.description.name("oplog"))
-    found = table.query(KeyConditionExpression=Key("pk").eq("DAY#2026-11-26"))["Items"]
+    if any_day:
+        found = table.scan()["Items"]
+    else:
+        found = table.query(KeyConditionExpression=Key("pk").eq(f"DAY#{NOW.date().isoformat()}"))["Items"]
     return [i for i in found if i["body"].get("movement_id") == movement_id]
 
 
@@ -132,22 +137,24 @@ def test_allocated_ids_are_valid_fixed_and_disjoint(services: Services) -> None:
     assert not set(a1.person_ids) & set(b.person_ids)
 
 
-def commit_parts(services: Services, movement: Movement) -> tuple[Any, ...]:
+def commit_parts(
+    services: Services, movement: Movement, identity_versions: dict[str, int] | None = None
+) -> tuple[Any, ...]:
     allocation = services.store.allocate_ids(movement.movement_id, len(movement.command.members), 1)
     plan = rules.plan_move_in(movement, allocation.person_ids, allocation.household_ids[0], NOW)
     log = entry_for(
         SystemActor("movement-approval", "r"), entry_id=f"{movement.approval_id}:commit", at=NOW,
         function="movement.approve", action="commit",
     )  # fmt: skip
-    return rules.finalise(movement, plan), plan, log, messages_for(plan, NOW)
+    return rules.finalise(movement, plan), plan, log, messages_for(plan, NOW), identity_versions or {}
 
 
 def test_commit_writes_versions_current_log_and_messages(
     services: Services, local_system: LocalSystem
 ) -> None:
     movement = approved_movement(services, 3)
-    final, plan, log, messages = commit_parts(services, movement)
-    services.store.commit(final, plan, log, messages)
+    final, plan, log, messages, versions = commit_parts(services, movement)
+    services.store.commit(final, plan, log, messages, versions)
     for person in plan.persons:
         stored = items(local_system, "ledger", f"PERSON#{person.person_id}")
         assert sorted(i["sk"] for i in stored) == ["CURRENT", "V#000001"]
@@ -166,12 +173,14 @@ def test_commit_writes_versions_current_log_and_messages(
 
 def test_a_failed_condition_writes_nothing(services: Services, local_system: LocalSystem) -> None:
     movement = approved_movement(services, 2)
-    final, plan, log, messages = commit_parts(services, movement)
+    final, plan, log, messages, _ = commit_parts(services, movement)
     # Someone else's record already holds the second person id: the whole transaction must fail.
     taken = plan.persons[1]
     services.store.import_records([taken], [])
     with pytest.raises(Conflict) as raised:
-        services.store.commit(final, plan, log, messages)
+        services.store.commit(
+            final, plan, log, messages, {rules.member_identity(movement.command.members[0]): 0}
+        )
     assert raised.value.code == "CONCURRENT_CHANGE"
     assert items(local_system, "ledger", f"PERSON#{plan.persons[0].person_id}") == []
     assert items(local_system, "ledger", f"HOUSEHOLD#{plan.households[0].household_id}") == []
@@ -194,14 +203,41 @@ def test_committing_twice_never_duplicates(services: Services, local_system: Loc
     assert len(items(local_system, "ledger", f"PERSON#{person.person_id}")) == 2
 
 
-def test_residents_are_found_by_reading_and_birth_date(services: Services) -> None:
+def test_identity_buckets_find_residents_by_reading_and_birth_date(services: Services) -> None:
     movement = approved_movement(services, 1)
     parts = commit_parts(services, movement)
     services.store.commit(*parts)
     member = movement.command.members[0]
     key = rules.member_identity(member)
-    assert services.store.find_residents([key]) == {key: [parts[1].persons[0].person_id]}
+    bucket = services.store.identity_buckets([key])[key]
+    assert bucket.version == 1
+    assert [p.person_id for p in bucket.persons] == [parts[1].persons[0].person_id]
     voiced = rules.identity_key(
         member.name.family_name_kana.replace("カ", "ガ") + member.name.given_name_kana, member.birth_date
     )
-    assert services.store.find_residents([voiced])[voiced] == [parts[1].persons[0].person_id]
+    assert voiced == key  # voicing marks do not change the bucket
+
+
+def test_a_commit_that_checked_an_outdated_bucket_writes_nothing(
+    services: Services, local_system: LocalSystem
+) -> None:
+    """Two approvals of the same person, both checked before either committed: only one commits."""
+    first = approved_movement(services, 1)
+    second = first.model_copy(update={"movement_id": uuid.uuid4().hex, "approval_id": uuid.uuid4().hex})
+    services.store.save_draft(
+        second.model_copy(update={"status": MovementStatus.DRAFT}),
+        entry_for(CLERK, entry_id=uuid.uuid4().hex, at=NOW, function="t", action="create"),
+    )
+    services.store.save_approval(
+        second, entry_for(CLERK, entry_id=uuid.uuid4().hex, at=NOW, function="t", action="approve")
+    )
+    key = rules.member_identity(first.command.members[0])
+    seen = {key: services.store.identity_buckets([key])[key].version}
+    services.store.commit(*commit_parts(services, first, seen))
+    loser = commit_parts(services, second, seen)
+    with pytest.raises(Conflict):
+        services.store.commit(*loser)
+    assert items(local_system, "ledger", f"PERSON#{loser[1].persons[0].person_id}") == []
+    assert [p.person_id for p in services.store.identity_buckets([key])[key].persons] == [
+        commit_parts(services, first)[1].persons[0].person_id
+    ]

@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+import json
+import threading
+from typing import Any
+
+import pytest
 from juki.adapters.stepfunctions import StepFunctionsWorkflow
 from juki.bootstrap import Services
 from juki.domain import movements as rules
 from juki.domain.model import MovementStatus
 from juki.domain.oplog import entry_for
 from juki.domain.staff import Actor, Role
+from juki.services.movements import CommitRefused
 from juki_fn.movement_tasks import commit_handler
 from juki_local.lambda_context import new_context
 from juki_local.system import LocalSystem
-from test_ledger_store import items, unique_move_in
+from test_ledger_store import items, oplog_for_movement, unique_move_in
 
 CLERK = Actor("S1001", frozenset({Role.CLERK}), "葵区役所", "T1", "caller", "r1")
 APPROVER = Actor("S2001", frozenset({Role.APPROVER}), "葵区役所", "T2", "caller", "r2")
+
+
+def executions(local_system: LocalSystem, movement_id: str) -> list[dict[str, Any]]:
+    sfn = local_system.emulator.client("stepfunctions")
+    arn = local_system.resources.state_machines["movement-approval"]
+    found = sfn.list_executions(stateMachineArn=arn)["executions"]
+    return [e for e in found if e["name"].startswith(movement_id)]
 
 
 def visited_states(local_system: LocalSystem, execution_arn: str) -> list[str]:
@@ -23,23 +36,22 @@ def visited_states(local_system: LocalSystem, execution_arn: str) -> list[str]:
     return [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
 
 
-def executions(local_system: LocalSystem) -> list[dict[str, str]]:
-    sfn = local_system.emulator.client("stepfunctions")
-    arn = local_system.resources.state_machines["movement-approval"]
-    return sfn.list_executions(stateMachineArn=arn)["executions"]  # type: ignore[no-any-return]
-
-
-def test_approval_runs_validate_then_commit(services: Services, local_system: LocalSystem) -> None:
+def test_approval_checks_again_and_commits(services: Services, local_system: LocalSystem) -> None:
     draft = services.movements.enter(unique_move_in(3), CLERK)
     outcome = services.movements.approve(draft.movement_id, APPROVER, wait_seconds=20)
     assert outcome.execution.status == "SUCCEEDED"
     assert outcome.movement.status == MovementStatus.FINAL
     assert outcome.movement.result is not None
-    (execution,) = [e for e in executions(local_system) if e["name"].startswith(draft.movement_id)]
-    assert visited_states(local_system, execution["executionArn"]) == ["Validate", "Commit"]
+    (execution,) = executions(local_system, draft.movement_id)
+    assert visited_states(local_system, execution["executionArn"]) == ["ValidateAndCommit"]
+    history = local_system.emulator.client("stepfunctions").get_execution_history(
+        executionArn=execution["executionArn"]
+    )
+    names = [m.name.family_name for m in draft.command.members]
+    assert not any(name in json.dumps(history, default=str, ensure_ascii=False) for name in names)
 
 
-def test_revalidation_at_commit_refuses_a_person_who_became_resident(
+def test_a_person_who_became_resident_meanwhile_is_refused_at_commit(
     services: Services, local_system: LocalSystem
 ) -> None:
     command = unique_move_in(2)
@@ -47,56 +59,66 @@ def test_revalidation_at_commit_refuses_a_person_who_became_resident(
     second = services.movements.enter(command, CLERK)  # both drafts pass: nobody is resident yet
     assert services.movements.approve(first.movement_id, APPROVER, 20).movement.status == MovementStatus.FINAL
 
-    outcome = services.movements.approve(second.movement_id, APPROVER, 20)
-    assert outcome.execution.status == "FAILED"
-    assert outcome.movement.status == MovementStatus.FAILED
-    assert [(i.code, i.field) for i in outcome.movement.failure] == [
+    with pytest.raises(CommitRefused) as refused:
+        services.movements.approve(second.movement_id, APPROVER, 20)
+    assert [(i.code, i.field) for i in refused.value.issues] == [
         ("ALREADY_RESIDENT", "members[0]"),
         ("ALREADY_RESIDENT", "members[1]"),
     ]
-    (execution,) = [e for e in executions(local_system) if e["name"].startswith(second.movement_id)]
+    stored = services.store.get_movement(second.movement_id)
+    assert stored is not None and stored.status == MovementStatus.FAILED and stored.result is None
+    (execution,) = executions(local_system, second.movement_id)
     assert visited_states(local_system, execution["executionArn"]) == [
-        "Validate",
-        "RecordFailure",
-        "NotCommitted",
+        "ValidateAndCommit",
+        "RecordRefusal",
+        "Refused",
     ]
-    assert outcome.movement.result is None
 
 
-def test_a_retried_commit_task_writes_nothing_twice(services: Services, local_system: LocalSystem) -> None:
+def test_concurrent_approvals_of_the_same_person_commit_once(services: Services) -> None:
+    command = unique_move_in(1)
+    drafts = [services.movements.enter(command, CLERK) for _ in range(4)]
+    outcomes: dict[str, str] = {}
+
+    def approve(movement_id: str) -> None:
+        try:
+            outcomes[movement_id] = services.movements.approve(movement_id, APPROVER, 30).movement.status
+        except CommitRefused as refused:
+            outcomes[movement_id] = refused.issues[0].code
+
+    threads = [threading.Thread(target=approve, args=(d.movement_id,)) for d in drafts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes.values()) == ["ALREADY_RESIDENT"] * 3 + ["final"]
+    key = rules.member_identity(command.members[0])
+    assert len(services.store.identity_buckets([key])[key].persons) == 1
+
+
+def test_a_repeated_commit_task_writes_nothing_twice(services: Services, local_system: LocalSystem) -> None:
     draft = services.movements.enter(unique_move_in(2), CLERK)
     outcome = services.movements.approve(draft.movement_id, APPROVER, 20)
     assert outcome.movement.result is not None and outcome.movement.approval_id is not None
     event = {"movement_id": draft.movement_id, "approval_id": outcome.movement.approval_id}
     context = new_context("commit", "arn:aws:lambda:ap-northeast-1:123456789012:function:commit", 60)
+    log_before = len(oplog_for_movement(local_system, draft.movement_id, any_day=True))
     again = commit_handler(event, context)  # as if Step Functions retried after a lost response
     assert again["person_ids"] == outcome.movement.result.person_ids
     for person_id in outcome.movement.result.person_ids:
         assert len(items(local_system, "ledger", f"PERSON#{person_id}")) == 2  # V#000001 and CURRENT
+    assert len(oplog_for_movement(local_system, draft.movement_id, any_day=True)) == log_before
 
 
-def test_the_same_execution_name_starts_once(services: Services, local_system: LocalSystem) -> None:
+def test_approving_again_is_answered_from_the_record(services: Services) -> None:
     draft = services.movements.enter(unique_move_in(1), CLERK)
-    outcome = services.movements.approve(draft.movement_id, APPROVER, 20)
-    workflow = StepFunctionsWorkflow(
-        local_system.emulator.client("stepfunctions"),
-        local_system.resources.state_machines["movement-approval"],
-    )
-    name = f"{draft.movement_id}-{outcome.movement.approval_id}"
-    (first,) = [e for e in executions(local_system) if e["name"] == name]
-    before = len(executions(local_system))
-    again = workflow.start(
-        name, {"movement_id": draft.movement_id, "approval_id": outcome.movement.approval_id}
-    )
-    assert again == first["executionArn"]
-    assert len(executions(local_system)) == before
+    first = services.movements.approve(draft.movement_id, APPROVER, 20)
+    again = services.movements.approve(draft.movement_id, APPROVER, 20)  # a retry after a lost 200
+    assert again.movement == first.movement
 
 
-def test_approving_again_resumes_a_movement_whose_start_was_lost(
-    services: Services, local_system: LocalSystem
-) -> None:
-    """The approval was recorded but the state machine never started (a lost call): asking again
-    runs the commit once, instead of leaving the movement stuck as approved."""
+def test_a_lost_start_is_resumed(services: Services, local_system: LocalSystem) -> None:
+    """The approval was recorded but the state machine never started: approving again runs it once."""
     draft = services.movements.enter(unique_move_in(1), CLERK)
     stored = services.store.get_movement(draft.movement_id)
     assert stored is not None
@@ -109,4 +131,33 @@ def test_approving_again_resumes_a_movement_whose_start_was_lost(
     outcome = services.movements.approve(draft.movement_id, APPROVER, 20)
     assert outcome.movement.status == MovementStatus.FINAL
     assert outcome.movement.approval_id == "lost0approval"
-    assert len([e for e in executions(local_system) if e["name"].startswith(draft.movement_id)]) == 1
+    assert len(executions(local_system, draft.movement_id)) == 1
+
+
+def test_a_stopped_execution_is_resumed_under_a_new_name(
+    services: Services, local_system: LocalSystem
+) -> None:
+    draft = services.movements.enter(unique_move_in(1), CLERK)
+    stored = services.store.get_movement(draft.movement_id)
+    assert stored is not None
+    approved = rules.approve(stored, APPROVER, "stopped0approval", stored.entered_at)
+    services.store.save_approval(
+        approved,
+        entry_for(
+            APPROVER, entry_id=f"{draft.movement_id}-s", at=stored.entered_at, function="t", action="approve"
+        ),
+    )
+    workflow = StepFunctionsWorkflow(
+        local_system.emulator.client("stepfunctions"),
+        local_system.resources.state_machines["movement-approval"],
+    )
+    broken = workflow.start(f"{draft.movement_id}-stopped0approval", {"movement_id": draft.movement_id})
+    assert workflow.wait(broken, 20).status == "FAILED"  # the task could not even read its input
+    assert services.store.get_movement(draft.movement_id).status == MovementStatus.APPROVED  # type: ignore[union-attr]
+
+    outcome = services.movements.approve(draft.movement_id, APPROVER, 20)
+    assert outcome.movement.status == MovementStatus.FINAL
+    assert sorted(e["name"] for e in executions(local_system, draft.movement_id)) == [
+        f"{draft.movement_id}-stopped0approval",
+        f"{draft.movement_id}-stopped0approval-2",
+    ]

@@ -85,3 +85,15 @@ def test_unknown_roles_grant_nothing(idp: LocalIdentityProvider, verifier: Staff
     staff = DemoStaff("S9", "x", ("administrator", "root"), "葵区役所", "T1")
     actor = verifier.actor(idp.token(staff, 300), caller="c", request_id="r")
     assert actor.roles == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [({"roles": "clerk"}, "roles"), ({"roles": [1, 2]}, "roles"), ({"sub": ""}, "sub"), ({"sub": 42}, None)],
+)
+def test_malformed_claims_are_refused(
+    idp: LocalIdentityProvider, verifier: StaffTokenVerifier, extra: dict[str, object], field: str
+) -> None:
+    with pytest.raises(Unauthenticated) as raised:
+        verifier.actor(idp.token(CLERK, 300, extra=extra), caller="c", request_id="r")
+    assert (raised.value.code, raised.value.field) == ("TOKEN_INVALID", field)

@@ -93,6 +93,8 @@ class PrivateApi(Construct):
                 metrics_enabled=True,
             ),
         )
+        # API Gateway checks that the declared parameters are present; the body is validated by
+        # the function against the OpenAPI models (one definition, in the handler).
         self.request_validator = self.rest_api.add_request_validator(
             "RequestValidator", validate_request_body=True, validate_request_parameters=True
         )

@@ -47,8 +47,9 @@ class Workflows(Construct):
                 logs=sfn.LogOptions(
                     destination=log_group,
                     level=sfn.LogLevel.ALL,
-                    # Execution input and output carry personal data (住民票の記載事項, 個人番号);
-                    # it must never reach the logs. Events, state names and errors still do.
+                    # Our states carry ids only, but Lambda error causes and any future state could
+                    # carry personal data: execution data never reaches the logs. Events, state
+                    # names and error names still do.
                     include_execution_data=False,
                 ),
                 tracing_enabled=True,

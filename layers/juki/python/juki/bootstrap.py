@@ -1,7 +1,8 @@
 """The composition root: builds the application services from the environment, once per process.
 
-Nothing here runs at import time; handlers call ``services()`` on their first request, and
-tests pass their own ``Settings``.
+Nothing here reads the environment or opens a connection at import time; handlers call
+``services()`` on their first request, and tests pass their own ``Settings``. (The Powertools
+``Tracer`` in ``juki.observability`` does patch botocore for X-Ray when imported, as designed.)
 """
 
 from __future__ import annotations

@@ -5,10 +5,11 @@ Layout of the ledger table (one table, keys ``pk``/``sk``):
 | item                  | pk                  | sk          | notes                                        |
 | --------------------- | ------------------- | ----------- | -------------------------------------------- |
 | person version n      | ``PERSON#<id>``     | ``V#<n>``   | never changed once written                   |
-| person, current       | ``PERSON#<id>``     | ``CURRENT`` | copy of the newest version; gsi1 = identity  |
+| person, current       | ``PERSON#<id>``     | ``CURRENT`` | copy of the newest version                   |
 | household version n   | ``HOUSEHOLD#<id>``  | ``V#<n>``   |                                              |
 | household, current    | ``HOUSEHOLD#<id>``  | ``CURRENT`` |                                              |
 | movement              | ``MOVEMENT#<id>``   | ``MOVEMENT``| gsi1 = status, entered time                  |
+| identity bucket       | ``IDENTITY#<key>``  | ``IDENTITY``| person ids with that reading and birth date  |
 | id counter            | ``COUNTER#<kind>``  | ``COUNTER`` | person and household sequence numbers        |
 
 Every change is one ``TransactWriteItems`` call across the ledger, the operation log and
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
@@ -34,7 +35,7 @@ from juki.domain.linkage import OutboundMessage
 from juki.domain.model import CommitPlan, HouseholdRecord, Movement, MovementStatus, PersonRecord
 from juki.domain.movements import identity_key
 from juki.domain.oplog import OperationLogEntry
-from juki.services.ports import Allocation
+from juki.services.ports import Allocation, IdentityBucket
 
 CURRENT = "CURRENT"
 VERSION_DIGITS = 6
@@ -56,8 +57,11 @@ def version_key(version: int) -> str:
     return f"V#{version:0{VERSION_DIGITS}d}"
 
 
-def identity_index_key(identity: str) -> str:
-    return f"RESIDENT#{identity}"
+def identity_bucket_key(identity: str) -> str:
+    return f"IDENTITY#{identity}"
+
+
+IDENTITY = "IDENTITY"
 
 
 class _Gsi1(GlobalSecondaryIndex["LedgerItem"]):
@@ -83,6 +87,7 @@ class LedgerItem(Model):
     value = NumberAttribute(null=True)
     body = UnicodeAttribute(null=True)  # the record as JSON: read whole, never filtered on
     allocation: MapAttribute[str, Any] = MapAttribute(null=True)
+    person_ids = UnicodeSetAttribute(null=True)
     gsi1 = _Gsi1()
 
 
@@ -185,9 +190,11 @@ class DynamoLedgerStore:
         plan: CommitPlan,
         log: OperationLogEntry,
         messages: list[OutboundMessage],
+        identity_versions: dict[str, int],
     ) -> None:
         try:
             with self._transaction(token=f"commit-{movement.approval_id}") as tx:
+                self._add_to_identity_buckets(tx, plan.persons, identity_versions)
                 self._update_movement(tx, movement, MovementStatus.APPROVED)
                 for person in plan.persons:
                     self._put_version(tx, person_key(person.person_id), person.version, person, "person")
@@ -210,31 +217,49 @@ class DynamoLedgerStore:
             raise _conflict(error) from error
 
     # -- reads ---------------------------------------------------------------------------
-    def find_residents(self, identity_keys: list[str]) -> dict[str, list[str]]:
-        found: dict[str, list[str]] = {}
-        for key in dict.fromkeys(identity_keys):
-            items = self._ledger.gsi1.query(identity_index_key(key))
-            found[key] = [item.pk.removeprefix("PERSON#") for item in items]
-        return found
+    def identity_buckets(self, identity_keys: list[str]) -> dict[str, IdentityBucket]:
+        keys = list(dict.fromkeys(identity_keys))
+        found = {
+            item.pk.removeprefix("IDENTITY#"): item
+            for item in self._ledger.batch_get(
+                [(identity_bucket_key(key), IDENTITY) for key in keys], consistent_read=True
+            )
+        }
+        persons = {
+            person.person_id: person
+            for person in self.get_persons(
+                sorted({pid for item in found.values() for pid in item.person_ids or ()})
+            )
+        }
+        return {
+            key: IdentityBucket(
+                version=int(found[key].version or 0) if key in found else 0,
+                persons=[persons[pid] for pid in sorted(found[key].person_ids or ())] if key in found else [],
+            )
+            for key in keys
+        }
 
     def get_person(self, person_id: str) -> PersonRecord | None:
         try:
-            item = self._ledger.get(person_key(person_id), CURRENT)
+            item = self._ledger.get(person_key(person_id), CURRENT, consistent_read=True)
         except DoesNotExist:
             return None
         return PersonRecord.model_validate_json(item.body)
 
     def get_persons(self, person_ids: list[str]) -> list[PersonRecord]:
-        keys = [(person_key(pid), CURRENT) for pid in person_ids]
+        keys = [(person_key(pid), CURRENT) for pid in dict.fromkeys(person_ids)]
         by_id = {
             item.pk.removeprefix("PERSON#"): PersonRecord.model_validate_json(item.body)
-            for item in self._ledger.batch_get(keys)
+            for item in self._ledger.batch_get(keys, consistent_read=True)
         }
-        return [by_id[pid] for pid in person_ids if pid in by_id]
+        missing = [pid for pid in person_ids if pid not in by_id]
+        if missing:
+            raise LedgerInconsistent(f"{len(missing)} referenced person record(s) missing")
+        return [by_id[pid] for pid in person_ids]
 
     def get_household(self, household_id: str) -> HouseholdRecord | None:
         try:
-            item = self._ledger.get(household_key(household_id), CURRENT)
+            item = self._ledger.get(household_key(household_id), CURRENT, consistent_read=True)
         except DoesNotExist:
             return None
         return HouseholdRecord.model_validate_json(item.body)
@@ -244,7 +269,11 @@ class DynamoLedgerStore:
 
     # -- bulk import (migration of an existing ledger, and the demo municipality) -----------
     def import_records(self, persons: list[PersonRecord], households: list[HouseholdRecord]) -> None:
-        """Writes imported version-1 records in batches (no movement, no linkage)."""
+        """Writes imported version-1 records in batches (no movement, no linkage), and files each
+        resident under their identity key."""
+        for key, person_ids in _by_identity(persons).items():
+            bucket = self._ledger(pk=identity_bucket_key(key), sk=IDENTITY)
+            bucket.update(actions=[self._ledger.person_ids.add(person_ids), self._ledger.version.add(1)])
         with self._ledger.batch_write() as batch:
             for person in persons:
                 for item in self._version_items(
@@ -300,11 +329,21 @@ class DynamoLedgerStore:
         body = record.model_dump_json()
         history = self._ledger(pk=pk, sk=version_key(version), kind=kind, version=version, body=body)
         current = self._ledger(pk=pk, sk=CURRENT, kind=kind, version=version, body=body)
-        if isinstance(record, PersonRecord) and record.status == "resident":
-            reading = record.name.family_name_kana + record.name.given_name_kana
-            current.gsi1pk = identity_index_key(identity_key(reading, record.birth_date))
-            current.gsi1sk = pk
         return history, current
+
+    def _add_to_identity_buckets(
+        self, tx: TransactWrite, persons: list[PersonRecord], identity_versions: dict[str, int]
+    ) -> None:
+        for key, person_ids in _by_identity(persons).items():
+            seen = identity_versions.get(key, 0)
+            unchanged: Condition = (
+                self._ledger.pk.does_not_exist() if seen == 0 else self._ledger.version == seen
+            )
+            tx.update(
+                self._ledger(pk=identity_bucket_key(key), sk=IDENTITY),
+                actions=[self._ledger.person_ids.add(person_ids), self._ledger.version.add(1)],
+                condition=unchanged,
+            )
 
     def _put_version(
         self, tx: TransactWrite, pk: str, version: int, record: PersonRecord | HouseholdRecord, kind: str
@@ -323,6 +362,18 @@ class DynamoLedgerStore:
         counter.update(actions=[self._ledger.value.add(count)])
         last = int(counter.value or 0)
         return [ids.make_id(sequence) for sequence in range(last - count + 1, last + 1)]
+
+
+class LedgerInconsistent(RuntimeError):
+    """A record the ledger refers to is missing: a fault of the system, never of the client."""
+
+
+def _by_identity(persons: list[PersonRecord]) -> dict[str, set[str]]:
+    keys: dict[str, set[str]] = {}
+    for person in persons:
+        reading = person.name.family_name_kana + person.name.given_name_kana
+        keys.setdefault(identity_key(reading, person.birth_date), set()).add(person.person_id)
+    return keys
 
 
 def _condition_failed(error: UpdateError) -> bool:

@@ -31,15 +31,19 @@ class StaffTokenVerifier:
         if not token:
             raise Unauthenticated("TOKEN_MISSING", "職員の認証トークンがありません", "X-Juki-Staff-Token")
         claims = self._claims(token)
-        roles = frozenset(Role(role) for role in claims.get("roles", []) if role in Role.__members__.values())
+        subject, roles = claims.get("sub"), claims.get("roles", [])
+        if not isinstance(subject, str) or not subject.strip():
+            raise Unauthenticated("TOKEN_INVALID", "トークンに職員IDがありません", "sub")
+        if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+            raise Unauthenticated("TOKEN_INVALID", "トークンの役割の形式が正しくありません", "roles")
         for claim in ("office", "terminal"):
             if not isinstance(claims.get(claim), str) or not claims[claim]:
                 raise Unauthenticated(
                     f"TOKEN_{claim.upper()}_MISSING", "トークンに庁舎または端末の情報がありません", claim
                 )
         return Actor(
-            staff_id=str(claims["sub"]),
-            roles=roles,
+            staff_id=subject,
+            roles=frozenset(Role(role) for role in roles if role in Role.__members__.values()),
             office=claims["office"],
             terminal=claims["terminal"],
             caller=caller,

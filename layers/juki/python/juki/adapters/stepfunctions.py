@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 _POLL_SECONDS = 0.05
 _MAX_POLL_SECONDS = 1.0
+MAX_ATTEMPTS = 20  # executions of one piece of work that stopped without succeeding
 
 
 class StepFunctionsWorkflow:
@@ -21,15 +22,22 @@ class StepFunctionsWorkflow:
         self._arn = state_machine_arn
 
     def start(self, name: str, payload: dict[str, Any]) -> str:
-        """A Standard workflow runs once per name: starting it again (a retry after a lost
-        response, say) returns the execution that already exists instead of a second one."""
-        try:
-            response = self._client.start_execution(
-                stateMachineArn=self._arn, name=name, input=json.dumps(payload, sort_keys=True)
-            )
-        except self._client.exceptions.ExecutionAlreadyExists:
-            return self.execution_arn(name)
-        return response["executionArn"]
+        """Runs the work named ``name`` once. If an execution of that name is running or has
+        succeeded, that one is returned (a retry after a lost response); if it stopped without
+        succeeding, the work is started again under ``<name>-2``, ``<name>-3`` …"""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            attempt_name = name if attempt == 1 else f"{name}-{attempt}"
+            try:
+                response = self._client.start_execution(
+                    stateMachineArn=self._arn, name=attempt_name, input=json.dumps(payload, sort_keys=True)
+                )
+            except self._client.exceptions.ExecutionAlreadyExists:
+                arn = self.execution_arn(attempt_name)
+                if self._client.describe_execution(executionArn=arn)["status"] in ("RUNNING", "SUCCEEDED"):
+                    return arn
+                continue
+            return response["executionArn"]
+        raise RuntimeError(f"no execution could be started after {MAX_ATTEMPTS} attempts")
 
     def execution_arn(self, name: str) -> str:
         return f"{self._arn.replace(':stateMachine:', ':execution:', 1)}:{name}"

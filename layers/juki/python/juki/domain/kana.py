@@ -8,13 +8,18 @@ import unicodedata
 _SMALL = "ァィゥェォッャュョヮヵヶ"
 _LARGE = "アイウエオツヤユヨワカケ"
 _FOLD = str.maketrans(_SMALL, _LARGE)
-KATAKANA_NAME = re.compile(r"^[ァ-ヶー゛゜・　 ]+$")
+KATAKANA_NAME = re.compile(r"^(?=.*[ァ-ヶ])[ァ-ヶー゛゜・　 ]+$")  # at least one kana letter
 
 
 def to_katakana(text: str) -> str:
     """Full-width katakana: half-width forms are widened and hiragana raised."""
     wide = unicodedata.normalize("NFKC", text)
     return "".join(chr(ord(c) + 0x60) if "ぁ" <= c <= "ゖ" else c for c in wide)
+
+
+def exact_key(text: str) -> str:
+    """The reading as written, in full-width katakana without spaces."""
+    return re.sub(r"[\s・]", "", to_katakana(text))
 
 
 def match_key(text: str) -> str:

@@ -8,19 +8,53 @@ version n+1 of every person and household it touches.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from juki.domain import relationships
 from juki.domain.errors import Issue
 from juki.domain.kana import KATAKANA_NAME, to_katakana
 
 MAX_MEMBERS_PER_MOVEMENT = 20
+MEIJI_START = date(1868, 10, 23)  # the ledger's dates are shown in 和暦, which starts here
 
-ShortText = Annotated[str, Field(min_length=1, max_length=60)]
+# Free text: trimmed, at least one visible character, no control characters.
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
+OptionalText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
+
+
+def _iso_date_only(value: object) -> object:
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("日付は YYYY-MM-DD で入力してください")
+    if isinstance(value, datetime):
+        raise ValueError("日付は YYYY-MM-DD で入力してください")
+    return value
+
+
+def _not_before_meiji(value: date) -> date:
+    if value < MEIJI_START:
+        raise ValueError("明治元年 (1868年10月23日) より前の日付は指定できません")
+    return value
+
+
+# A calendar date written YYYY-MM-DD (a date-time is refused), from 明治 on.
+Day = Annotated[date, BeforeValidator(_iso_date_only), AfterValidator(_not_before_meiji)]
 
 
 class Frozen(BaseModel):
@@ -76,7 +110,7 @@ class Address(Frozen):
         default=None, pattern=r"^\d{6,12}$", description="町丁目コード (住所辞書)", examples=["221015000100"]
     )
     lot: ShortText = Field(description="番地・号", examples=["5番1号"])
-    katagaki: str | None = Field(default=None, max_length=80, description="方書 (建物名・部屋番号)")
+    katagaki: OptionalText | None = Field(default=None, description="方書 (建物名・部屋番号)")
 
 
 class PreviousAddress(Frozen):
@@ -87,13 +121,13 @@ class PreviousAddress(Frozen):
         default=None, max_length=40, description="市区町村", examples=["千代田区"]
     )
     street: ShortText = Field(description="町名以下の住所", examples=["霞が関二丁目1番2号"])
-    katagaki: str | None = Field(default=None, max_length=80, description="方書")
+    katagaki: OptionalText | None = Field(default=None, description="方書")
     country: str | None = Field(default=None, max_length=60, description="国外からの転入の場合の国名")
 
 
 class MoveInMember(Frozen):
     name: PersonName = Field(description="氏名")
-    birth_date: date = Field(description="生年月日 (西暦 YYYY-MM-DD)")
+    birth_date: Day = Field(description="生年月日 (西暦 YYYY-MM-DD)")
     sex: Sex = Field(description="性別")
     relationship: ShortText = Field(description="続柄 (世帯主、妻、子、子の妻 …)", examples=["世帯主"])
 
@@ -110,8 +144,8 @@ class MoveIn(Frozen):
     """転入: a new household moves into the municipality."""
 
     kind: Literal[MovementKind.MOVE_IN] = Field(description="異動の種類 (move_in = 転入)")
-    effective_date: date = Field(description="異動日 (転入した日)")
-    notified_date: date = Field(description="届出日")
+    effective_date: Day = Field(description="異動日 (転入した日)")
+    notified_date: Day = Field(description="届出日")
     address: Address = Field(description="転入先の住所")
     previous_address: PreviousAddress = Field(description="前住所")
     members: list[MoveInMember] = Field(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from juki.domain.errors import Conflict, Forbidden, Issue, RuleViolation
-from juki.domain.kana import match_key
+from juki.domain.kana import exact_key, match_key
 from juki.domain.model import (
     CommitPlan,
     HouseholdRecord,
@@ -32,12 +32,25 @@ def _alert(code: str, message: str, field: str | None = None) -> Issue:
 
 
 def identity_key(name_kana: str, birth_date: date) -> str:
-    """What identifies a person for the "already resident" check: reading and birth date."""
+    """The bucket of people who might be the same person: reading (ignoring voicing marks,
+    small kana and spaces) and birth date. Kept in the ledger as one item per key."""
     return f"{match_key(name_kana)}#{birth_date.isoformat()}"
 
 
 def member_identity(member: MoveInMember) -> str:
     return identity_key(member.name.family_name_kana + member.name.given_name_kana, member.birth_date)
+
+
+def _same_person(member: MoveInMember, person: PersonRecord) -> bool:
+    """The strong match: the same name in kanji and kana, birth date and sex."""
+    return (
+        member.name.family_name == person.name.family_name
+        and member.name.given_name == person.name.given_name
+        and exact_key(member.name.family_name_kana + member.name.given_name_kana)
+        == exact_key(person.name.family_name_kana + person.name.given_name_kana)
+        and member.birth_date == person.birth_date
+        and member.sex == person.sex
+    )
 
 
 def check_move_in(command: MoveIn, today: date) -> list[Issue]:
@@ -58,13 +71,13 @@ def check_move_in(command: MoveIn, today: date) -> list[Issue]:
         issues.append(_error("HEAD_MISSING", "新しい世帯には世帯主が必要です", "members"))
     for extra in heads[1:]:
         issues.append(_error("HEAD_DUPLICATED", "世帯主は一人だけです", f"members[{extra}].relationship"))
-    seen: dict[str, int] = {}
+    seen: dict[tuple[object, ...], int] = {}
     for index, member in enumerate(command.members):
         if member.birth_date > command.effective_date:
             issues.append(
                 _error("BIRTH_AFTER_EFFECTIVE", "生年月日が異動日より後です", f"members[{index}].birth_date")
             )
-        key = member_identity(member)
+        key = (member.name, member.birth_date, member.sex)
         if key in seen:
             issues.append(
                 _error(
@@ -75,21 +88,34 @@ def check_move_in(command: MoveIn, today: date) -> list[Issue]:
     return issues
 
 
-def check_not_resident(command: MoveIn, resident_matches: dict[int, list[str]]) -> list[Issue]:
+def check_not_resident(command: MoveIn, candidates: dict[str, list[PersonRecord]]) -> list[Issue]:
     """A 転入 for a person already resident here is an error.
 
-    ``resident_matches`` maps a member's index to the person ids of current residents
-    with the same reading and birth date.
+    ``candidates`` maps each member's identity key to the current residents in that bucket.
+    The same name (kanji and kana), birth date and sex is an error; a reading that differs only
+    by voicing marks or small kana is an alert for the approver to check against the documents.
+    The message never names the resident: finding them is a search, which is logged.
     """
-    return [
-        _error(
-            "ALREADY_RESIDENT",
-            f"すでに住民として記録されています (宛名番号 {', '.join(ids)})",
-            f"members[{index}]",
-        )
-        for index, ids in sorted(resident_matches.items())
-        if ids
-    ]
+    issues: list[Issue] = []
+    for index, member in enumerate(command.members):
+        residents = [
+            p for p in candidates.get(member_identity(member), []) if p.status == ResidentStatus.RESIDENT
+        ]
+        if any(_same_person(member, person) for person in residents):
+            issues.append(
+                _error(
+                    "ALREADY_RESIDENT", "すでに住民として記録されている人と一致します", f"members[{index}]"
+                )
+            )
+        elif residents:
+            issues.append(
+                _alert(
+                    "POSSIBLY_RESIDENT",
+                    "読みと生年月日が近い住民がいます。別人であることを確認してください",
+                    f"members[{index}]",
+                )
+            )
+    return issues
 
 
 def raise_on_errors(issues: list[Issue]) -> list[Issue]:
@@ -100,16 +126,20 @@ def raise_on_errors(issues: list[Issue]) -> list[Issue]:
     return [issue for issue in issues if issue.severity == "alert"]
 
 
-def approve(movement: Movement, approver: Actor, approval_id: str, now: datetime) -> Movement:
-    """審査・決裁: a different person with the approval permission approves a draft."""
+def _check_approver(movement: Movement, approver: Actor) -> None:
     if not approver.may(Permission.MOVEMENT_APPROVE):
         raise Forbidden("PERMISSION_DENIED", "決裁の権限がありません")
+    if approver.staff_id == movement.entered_by:
+        raise Forbidden("SELF_APPROVAL", "自分が入力した異動は決裁できません (ダブルチェック)")
+
+
+def approve(movement: Movement, approver: Actor, approval_id: str, now: datetime) -> Movement:
+    """審査・決裁: a different person with the approval permission approves a draft."""
+    _check_approver(movement, approver)
     if movement.status != MovementStatus.DRAFT:
         raise Conflict(
             "MOVEMENT_NOT_DRAFT", f"仮登録の異動ではありません (状態: {movement.status})", "status"
         )
-    if approver.staff_id == movement.entered_by:
-        raise Forbidden("SELF_APPROVAL", "自分が入力した異動は決裁できません (ダブルチェック)")
     return movement.model_copy(
         update={
             "status": MovementStatus.APPROVED,
@@ -118,6 +148,16 @@ def approve(movement: Movement, approver: Actor, approval_id: str, now: datetime
             "approval_id": approval_id,
         }
     )
+
+
+def check_resume(movement: Movement, approver: Actor) -> None:
+    """An approved movement whose commit did not finish may be pushed on by an approver other
+    than the person who entered it (the approval itself is already recorded)."""
+    _check_approver(movement, approver)
+    if movement.status != MovementStatus.APPROVED:
+        raise Conflict(
+            "MOVEMENT_NOT_DRAFT", f"仮登録の異動ではありません (状態: {movement.status})", "status"
+        )
 
 
 def plan_move_in(movement: Movement, person_ids: list[str], household_id: str, now: datetime) -> CommitPlan:

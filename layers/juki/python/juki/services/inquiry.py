@@ -8,7 +8,7 @@ from juki.domain.errors import NotFound
 from juki.domain.model import HouseholdRecord, PersonRecord
 from juki.domain.oplog import entry_for
 from juki.domain.staff import Actor, Permission
-from juki.services.movements import require
+from juki.services.access import require
 from juki.services.ports import Clock, IdSource, LedgerStore, OperationLog
 
 FUNCTION_INQUIRY = "resident.read"

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Literal
 
 from juki.domain import movements as rules
-from juki.domain.errors import Conflict, DomainError, Forbidden, Issue, NotFound
+from juki.domain.errors import Conflict, DomainError, Issue, NotFound
 from juki.domain.linkage import messages_for
-from juki.domain.model import CommitPlan, MoveIn, Movement, MovementKind, MovementStatus
-from juki.domain.oplog import entry_for
+from juki.domain.model import MoveIn, Movement, MovementKind, MovementStatus, PersonRecord
+from juki.domain.oplog import OperationLogEntry, Outcome, entry_for
 from juki.domain.staff import Actor, Permission, SystemActor
+from juki.services.access import require
 from juki.services.ports import Clock, ExecutionOutcome, IdSource, LedgerStore, OperationLog, Workflow
 
 FUNCTION_ENTER = "movement.enter"
@@ -18,15 +20,34 @@ FUNCTION_APPROVE = "movement.approve"
 FUNCTION_READ = "movement.read"
 
 
-def require(actor: Actor, permission: Permission) -> None:
-    if not actor.may(permission):
-        raise Forbidden("PERMISSION_DENIED", "この操作の権限がありません")
+class CommitRefused(DomainError):
+    """The approval's re-validation against the current ledger refused the movement."""
+
+    status = 409
+
+    def __init__(self, movement: Movement) -> None:
+        first = movement.failure[0] if movement.failure else None
+        super().__init__(
+            "COMMIT_REFUSED",
+            first.message if first else "本登録できませんでした",
+            first.field if first else None,
+            tuple(movement.failure),
+        )
 
 
 @dataclass(frozen=True)
 class ApprovalOutcome:
     movement: Movement
     execution: ExecutionOutcome
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What the checks of a move-in found, and the identity-bucket versions they read."""
+
+    issues: list[Issue]
+    identity_versions: dict[str, int]
+    matched: list[str]  # person ids of residents the check compared against
 
 
 class MovementService:
@@ -41,9 +62,16 @@ class MovementService:
 
     # -- the counter: 仮登録 ------------------------------------------------------------
     def enter(self, command: MoveIn, actor: Actor) -> Movement:
+        """Saves a draft. A refused entry is logged too, with the residents it was compared
+        against: asking whether someone lives here is itself an access to their record."""
         require(actor, Permission.MOVEMENT_ENTER)
         now = self._clock.now()
-        alerts = rules.raise_on_errors(self._checks(command, now.date()))
+        checked = self._check(command, now.date())
+        try:
+            alerts = rules.raise_on_errors(checked.issues)
+        except DomainError:
+            self._log.append(self._entry(actor, now, "create", None, checked.matched, outcome="refused"))
+            raise
         movement = Movement(
             movement_id=self._ids.new_id(),
             kind=MovementKind.MOVE_IN,
@@ -55,20 +83,15 @@ class MovementService:
             office=actor.office,
             terminal=actor.terminal,
         )
-        log = entry_for(
-            actor,
-            entry_id=self._ids.new_id(),
-            at=now,
-            function=FUNCTION_ENTER,
-            action="create",
-            movement_id=movement.movement_id,
+        self._store.save_draft(
+            movement, self._entry(actor, now, "create", movement.movement_id, checked.matched)
         )
-        self._store.save_draft(movement, log)
         return movement
 
     def get(self, movement_id: str, actor: Actor) -> Movement:
         require(actor, Permission.RESIDENT_READ)
         movement = self._load(movement_id)
+        persons = movement.result.person_ids if movement.result else []
         self._log.append(
             entry_for(
                 actor,
@@ -77,7 +100,7 @@ class MovementService:
                 function=FUNCTION_READ,
                 action="read",
                 movement_id=movement_id,
-                persons=movement.result.person_ids if movement.result else [],
+                persons=persons,
                 households=[movement.result.household_id] if movement.result else [],
             )
         )
@@ -85,22 +108,23 @@ class MovementService:
 
     # -- the approver: 審査・決裁 -----------------------------------------------------------
     def approve(self, movement_id: str, actor: Actor, wait_seconds: float) -> ApprovalOutcome:
-        """Records the approval, then runs the commit. Asking again for a movement that is
-        approved but not yet final (the start was lost, say) starts the same execution again,
-        which Step Functions runs only once."""
+        """Records the approval and runs the commit.
+
+        Safe to ask again: for a movement the same person already approved and that is final, the
+        answer is the movement; for one that is approved but not final (the commit's start was
+        lost, or its execution stopped), the commit is pushed on, and Step Functions runs it once.
+        """
         require(actor, Permission.MOVEMENT_APPROVE)
         movement = self._load(movement_id)
-        if movement.status != MovementStatus.APPROVED:
-            now = self._clock.now()
+        if movement.status == MovementStatus.FINAL and movement.approved_by == actor.staff_id:
+            return ApprovalOutcome(movement, ExecutionOutcome(status="SUCCEEDED"))
+        now = self._clock.now()
+        log = self._entry(actor, now, "approve", movement_id, [])
+        if movement.status == MovementStatus.APPROVED:
+            rules.check_resume(movement, actor)
+            self._log.append(log)  # pushing a commit on is an action of its own
+        else:
             movement = rules.approve(movement, actor, self._ids.new_id(), now)
-            log = entry_for(
-                actor,
-                entry_id=self._ids.new_id(),
-                at=now,
-                function=FUNCTION_APPROVE,
-                action="approve",
-                movement_id=movement_id,
-            )
             self._store.save_approval(movement, log)
         assert movement.approval_id is not None
         execution_arn = self._workflow.start(
@@ -108,73 +132,98 @@ class MovementService:
             payload={"movement_id": movement_id, "approval_id": movement.approval_id},
         )
         outcome = self._workflow.wait(execution_arn, wait_seconds)
-        return ApprovalOutcome(movement=self._load(movement_id), execution=outcome)
+        movement = self._load(movement_id)
+        if movement.status == MovementStatus.FAILED:
+            raise CommitRefused(movement)
+        return ApprovalOutcome(movement=movement, execution=outcome)
 
     # -- the state machine: 本登録 ----------------------------------------------------------
-    def validate_for_commit(self, movement_id: str, approval_id: str) -> dict[str, Any]:
-        """Re-validates against the current ledger and fixes the new ids. Safe to repeat."""
-        movement = self._load_approved(movement_id, approval_id)
-        if movement.status == MovementStatus.FINAL:
-            return {"already_final": True}
-        if movement.status != MovementStatus.APPROVED:
-            raise Conflict("MOVEMENT_NOT_APPROVED", "決裁済みの異動ではありません", "status")
-        rules.raise_on_errors(self._checks(movement.command, self._clock.now().date()))
-        allocation = self._store.allocate_ids(
-            movement_id, persons=len(movement.command.members), households=1
-        )
-        return {"person_ids": allocation.person_ids, "household_ids": allocation.household_ids}
-
     def commit(self, movement_id: str, approval_id: str) -> dict[str, Any]:
-        """Writes the final movement in one transaction. Safe to repeat: a final movement stays as it is."""
+        """Checks the movement again against the ledger as it is now, then writes it in one
+        transaction, conditional on what the checks read. Safe to repeat: everything written is
+        derived from the stored movement and its approval time, and a final movement stays as is."""
         movement = self._load_approved(movement_id, approval_id)
-        if movement.status != MovementStatus.FINAL:
-            plan = self._plan(movement)
+        if movement.status == MovementStatus.APPROVED:
+            at = _approved_at(movement)
+            checked = self._check(movement.command, at.date())
+            rules.raise_on_errors(checked.issues)
+            allocation = self._store.allocate_ids(
+                movement_id, persons=len(movement.command.members), households=1
+            )
+            plan = rules.plan_move_in(movement, allocation.person_ids, allocation.household_ids[0], at)
             final = rules.finalise(movement, plan)
-            log = self._system_log(movement, "commit", plan)
-            self._store.commit(final, plan, log, messages_for(plan, self._clock.now()))
+            self._store.commit(
+                final,
+                plan,
+                self._system_entry(movement, "commit", [p.person_id for p in plan.persons]),
+                messages_for(plan, at),
+                checked.identity_versions,
+            )
             movement = final
-        assert movement.result is not None
+        if movement.status != MovementStatus.FINAL or movement.result is None:
+            raise Conflict("MOVEMENT_NOT_APPROVED", "決裁済みの異動ではありません", "status")
         return {"movement_id": movement_id, "status": movement.status, **movement.result.model_dump()}
 
     def record_failure(self, movement_id: str, approval_id: str, error_code: str | None) -> None:
-        """Records why an approved movement was not committed. The checks are run again here so the
+        """Records why an approved movement was refused at commit. The checks run again here so the
         record names every issue, while the state machine only ever carried the error code."""
         movement = self._load_approved(movement_id, approval_id)
         if movement.status != MovementStatus.APPROVED:
             return
-        issues = [
-            i for i in self._checks(movement.command, self._clock.now().date()) if i.severity == "error"
-        ]
+        checked = self._check(movement.command, _approved_at(movement).date())
+        issues = [issue for issue in checked.issues if issue.severity == "error"]
         if not issues:
             issues = [Issue(code=error_code or "COMMIT_FAILED", message="本登録できませんでした")]
-        self._store.save_failure(rules.fail(movement, issues), self._system_log(movement, "fail", None))
+        self._store.save_failure(
+            rules.fail(movement, issues), self._system_entry(movement, "fail", checked.matched)
+        )
 
     # -- helpers ----------------------------------------------------------------------------
-    def _checks(self, command: MoveIn, today: Any) -> list[Issue]:
+    def _check(self, command: MoveIn, today: date) -> Checked:
         keys = [rules.member_identity(member) for member in command.members]
-        residents = self._store.find_residents(keys)
-        matches = {index: residents.get(key, []) for index, key in enumerate(keys)}
-        return rules.check_move_in(command, today) + rules.check_not_resident(command, matches)
-
-    def _plan(self, movement: Movement) -> CommitPlan:
-        allocation = self._store.allocate_ids(
-            movement.movement_id, persons=len(movement.command.members), households=1
-        )
-        return rules.plan_move_in(
-            movement, allocation.person_ids, allocation.household_ids[0], self._clock.now()
+        buckets = self._store.identity_buckets(keys)
+        candidates: dict[str, list[PersonRecord]] = {key: bucket.persons for key, bucket in buckets.items()}
+        return Checked(
+            issues=rules.check_move_in(command, today) + rules.check_not_resident(command, candidates),
+            identity_versions={key: bucket.version for key, bucket in buckets.items()},
+            matched=sorted({p.person_id for bucket in buckets.values() for p in bucket.persons}),
         )
 
-    def _system_log(self, movement: Movement, action: str, plan: CommitPlan | None) -> Any:
+    def _entry(
+        self,
+        actor: Actor,
+        at: datetime,
+        action: Literal["create", "approve"],
+        movement_id: str | None,
+        persons: list[str],
+        *,
+        outcome: Outcome = "success",
+    ) -> OperationLogEntry:
+        return entry_for(
+            actor,
+            entry_id=self._ids.new_id(),
+            at=at,
+            function=FUNCTION_ENTER if action == "create" else FUNCTION_APPROVE,
+            action=action,
+            movement_id=movement_id,
+            persons=persons,
+            outcome=outcome,
+        )
+
+    def _system_entry(
+        self, movement: Movement, action: Literal["commit", "fail"], persons: list[str]
+    ) -> OperationLogEntry:
+        """Derived from the stored movement only, so a retried commit writes the same entry."""
         return entry_for(
             SystemActor(name="movement-approval", request_id=movement.approval_id or movement.movement_id),
             entry_id=f"{movement.approval_id}:{action}",
-            at=self._clock.now(),
+            at=_approved_at(movement),
             function=FUNCTION_APPROVE,
-            action="commit" if action == "commit" else "fail",
+            action=action,
             movement_id=movement.movement_id,
-            persons=[p.person_id for p in plan.persons] if plan else [],
-            households=[h.household_id for h in plan.households] if plan else [],
+            persons=persons,
             approved_by=movement.approved_by,
+            outcome="success" if action == "commit" else "refused",
         )
 
     def _load(self, movement_id: str) -> Movement:
@@ -188,3 +237,8 @@ class MovementService:
         if movement.approval_id != approval_id:
             raise DomainError("APPROVAL_MISMATCH", "決裁が一致しません", "approval_id")
         return movement
+
+
+def _approved_at(movement: Movement) -> datetime:
+    assert movement.approved_at is not None
+    return movement.approved_at

@@ -17,6 +17,16 @@ class Allocation:
     household_ids: list[str]
 
 
+@dataclass(frozen=True)
+class IdentityBucket:
+    """The people recorded under one identity key, and the bucket's version: a commit that adds
+    someone is conditional on the version it checked, so two commits cannot both add the same
+    person unseen by each other."""
+
+    version: int
+    persons: list[PersonRecord]
+
+
 class LedgerStore(Protocol):
     def get_movement(self, movement_id: str) -> Movement | None: ...
 
@@ -26,8 +36,8 @@ class LedgerStore(Protocol):
     def save_approval(self, movement: Movement, log: OperationLogEntry) -> None:
         """Moves a draft to approved, only if it is still a draft, with its log entry."""
 
-    def find_residents(self, identity_keys: list[str]) -> dict[str, list[str]]:
-        """Current residents' person ids for each identity key (reading and birth date)."""
+    def identity_buckets(self, identity_keys: list[str]) -> dict[str, IdentityBucket]:
+        """Read consistently: the people under each identity key (reading and birth date)."""
 
     def allocate_ids(self, movement_id: str, persons: int, households: int) -> Allocation:
         """New person and household ids for a movement; asking again returns the same ids."""
@@ -38,8 +48,10 @@ class LedgerStore(Protocol):
         plan: CommitPlan,
         log: OperationLogEntry,
         messages: list[OutboundMessage],
+        identity_versions: dict[str, int],
     ) -> None:
-        """One atomic write: the movement made final, every new version, the log entry, the messages."""
+        """One atomic write: the movement made final, every new version, the identity buckets
+        (conditional on the versions checked), the log entry and the messages."""
 
     def save_failure(self, movement: Movement, log: OperationLogEntry) -> None: ...
 
