@@ -3,12 +3,14 @@
 (No ``from __future__ import annotations`` here: Powertools reads the route signatures at run time.)
 
 Calling systems authenticate with SigV4 (API Gateway's IAM authorisation); the acting staff
-member with the short-lived token in ``X-Juki-Staff-Token``. Every route names the permission
-it needs in ``ROUTE_PERMISSIONS``; a route without an entry is refused (deny by default).
+member with the short-lived token in ``X-Juki-Staff-Token``, checked before anything else.
+Every route names the permission it needs in ``ROUTE_PERMISSIONS``; a route without an entry
+is refused (deny by default).
 """
 
 import json
 import traceback
+from contextvars import ContextVar
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -16,6 +18,7 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from juki.bootstrap import services
 from juki.domain.errors import DomainError, Forbidden, NotFound
@@ -48,30 +51,26 @@ def _json(status: int, body: Any) -> Response[str]:
     return Response(status_code=status, content_type=JSON, body=json.dumps(body, ensure_ascii=False))
 
 
-def authenticate(router: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    """Who is acting, and may they call this route at all? Deny unless the table allows."""
-    event = router.current_event
+_actor: ContextVar[Actor | None] = ContextVar("actor", default=None)
+
+
+def authorise(router: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """May the acting staff member call this route at all? Deny unless the table allows."""
     route = router.context.get("_route")
     permission = ROUTE_PERMISSIONS.get((route.method, route.openapi_path)) if route else None
     if permission is None:  # no such route, or a route nobody may call: nothing runs
         raise NotFound("ROUTE_NOT_FOUND", "そのような操作はありません")
-    actor = services().tokens.actor(
-        event.headers.get(STAFF_TOKEN_HEADER),
-        caller=event.request_context.identity.user_arn or "unknown",
-        request_id=event.request_context.request_id,
-    )
-    if not actor.may(permission):
+    if not current_actor().may(permission):
         raise Forbidden("PERMISSION_DENIED", "この操作の権限がありません")
-    router.append_context(actor=actor)
-    logger.append_keys(staff_id=actor.staff_id, terminal=actor.terminal)
     return next_middleware(router)
 
 
-app.use(middlewares=[authenticate])
+app.use(middlewares=[authorise])
 
 
 def current_actor() -> Actor:
-    actor: Actor = app.context["actor"]
+    actor = _actor.get()
+    assert actor is not None, "set by lambda_handler before any route runs"
     return actor
 
 
@@ -184,7 +183,33 @@ def openapi_schema() -> dict[str, Any]:
     return schema
 
 
+def _authenticate(event: APIGatewayProxyEvent) -> Actor:
+    return services().tokens.actor(
+        event.headers.get(STAFF_TOKEN_HEADER),
+        caller=event.request_context.identity.user_arn or "unknown",
+        request_id=event.request_context.request_id,
+    )
+
+
 @logger.inject_lambda_context(log_event=False, clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False, capture_error=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    """Who is acting is settled first, before the request is read any further: a caller without
+    a valid staff token learns nothing, not even whether its body would have been valid."""
+    try:
+        actor = _authenticate(APIGatewayProxyEvent(event))
+    except DomainError as error:
+        logger.info("refused", extra={"code": error.code, "status": error.status})
+        body = json.dumps(error_body(error.code, error.message, error.field), ensure_ascii=False)
+        return {
+            "statusCode": error.status,
+            "headers": {"Content-Type": JSON},
+            "body": body,
+            "isBase64Encoded": False,
+        }
+    logger.append_keys(staff_id=actor.staff_id, terminal=actor.terminal)
+    token = _actor.set(actor)
+    try:
+        return app.resolve(event, context)
+    finally:
+        _actor.reset(token)

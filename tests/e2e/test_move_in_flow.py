@@ -244,3 +244,11 @@ def test_openapi_document_and_browser(local_system: LocalSystem) -> None:
     page = requests.get(f"{local_system.api_url}/docs", timeout=10)
     assert page.status_code == 200
     assert "異動の決裁" in page.text
+
+
+def test_without_a_token_nothing_is_read(api: ApiClient) -> None:
+    """Authentication comes first: no schema details, no body parsing for an unknown caller."""
+    for raw in (b'{"kind": 1}', b"\xff", b"[" * 5000):
+        response = api.request("POST", "/movements", raw=raw)
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "TOKEN_MISSING"
