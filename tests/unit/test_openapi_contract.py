@@ -16,6 +16,9 @@ def test_committed_openapi_document_is_current() -> None:
 def test_every_operation_declares_both_credentials() -> None:
     spec = openapi_schema()
     assert spec["security"] == [{"sigv4": [], "staffToken": []}]
+    schemes = spec["components"]["securitySchemes"]
+    assert (schemes["sigv4"]["in"], schemes["sigv4"]["name"]) == ("header", "Authorization")
+    assert (schemes["staffToken"]["in"], schemes["staffToken"]["name"]) == ("header", "X-Juki-Staff-Token")
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
             assert operation.get("summary"), f"{method.upper()} {path} has no summary"
