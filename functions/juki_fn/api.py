@@ -11,21 +11,26 @@ is refused (deny by default).
 import json
 import traceback
 from contextvars import ContextVar
+from datetime import date
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from juki.bootstrap import services
+from juki.domain.commands import MovementCommand
 from juki.domain.errors import DomainError, Forbidden, NotFound
-from juki.domain.model import MoveIn, Movement, MovementStatus, PersonRecord
+from juki.domain.model import Movement, MovementStatus
+from juki.domain.records import PersonRecord
 from juki.domain.staff import Actor, Permission
 from juki.observability import logger, tracer
-from juki.services.inquiry import HouseholdView
+from juki.services.inquiry import HouseholdList, HouseholdView, PersonHistory, PersonList
+from juki.services.movements import Preview
+from pydantic import BaseModel, Field, StringConstraints
 
 from juki_fn.errors import error_body, validation_error_body
 
@@ -34,10 +39,16 @@ JSON = "application/json"
 
 ROUTE_PERMISSIONS: dict[tuple[str, str], Permission] = {
     ("POST", "/movements"): Permission.MOVEMENT_ENTER,
+    ("GET", "/movements"): Permission.RESIDENT_READ,
     ("GET", "/movements/{movement_id}"): Permission.RESIDENT_READ,
+    ("GET", "/movements/{movement_id}/preview"): Permission.MOVEMENT_APPROVE,
     ("POST", "/movements/{movement_id}/approve"): Permission.MOVEMENT_APPROVE,
+    ("POST", "/movements/{movement_id}/reject"): Permission.MOVEMENT_APPROVE,
     ("GET", "/households/{household_id}"): Permission.RESIDENT_READ,
     ("GET", "/persons/{person_id}"): Permission.RESIDENT_READ,
+    ("GET", "/persons/{person_id}/history"): Permission.RESIDENT_READ,
+    ("GET", "/lists/unconfirmed-move-outs"): Permission.RESIDENT_READ,
+    ("GET", "/lists/headless-households"): Permission.RESIDENT_READ,
 }
 
 app = APIGatewayRestResolver(enable_validation=True)
@@ -45,6 +56,17 @@ app = APIGatewayRestResolver(enable_validation=True)
 MovementId = Annotated[str, Path(description="異動番号", pattern=r"^[0-9a-f]{32}$")]
 HouseholdId = Annotated[str, Path(description="世帯番号 (10桁、検査数字付き)", pattern=r"^\d{10}$")]
 PersonId = Annotated[str, Path(description="宛名番号 (10桁、検査数字付き)", pattern=r"^\d{10}$")]
+AsOf = Annotated[date | None, Query(description="この日の内容 (YYYY-MM-DD、省略すると今日)")]
+
+
+class Rejection(BaseModel):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = Field(
+        description="差戻しの理由"
+    )
+
+
+class MovementList(BaseModel):
+    movements: list[Movement] = Field(description="異動 (入力日時の順)")
 
 
 def _json(status: int, body: Any) -> Response[str]:
@@ -76,21 +98,42 @@ def current_actor() -> Actor:
 
 @app.post(
     "/movements",
-    summary="異動の仮登録 (転入)",
-    description="届出を仮登録します。別の職員が決裁するまで本登録されません。",
+    summary="異動の仮登録",
+    description=(
+        "届出 (転入・転居・転出・出生・死亡・世帯主変更・世帯分離・職権修正・異動の取消し など) を"
+        "仮登録します。"
+        "kind で種類を選びます。別の職員が決裁するまで台帳には記録されません。"
+    ),
     responses={201: {"description": "仮登録した異動", "content": {JSON: {"model": Movement}}}},
     tags=["異動"],
 )
 @tracer.capture_method(capture_response=False, capture_error=False)
-def enter_movement(command: Annotated[MoveIn, Body(description="転入の届出")]) -> Response[str]:
+def enter_movement(command: Annotated[MovementCommand, Body(description="届出の内容")]) -> Response[str]:
     movement = services().movements.enter(command, current_actor())
     return Response(status_code=201, content_type=JSON, body=movement.model_dump_json())
+
+
+@app.get("/movements", summary="決裁待ちの異動の一覧", tags=["異動"])
+@tracer.capture_method(capture_response=False, capture_error=False)
+def list_drafts() -> MovementList:
+    return MovementList(movements=services().movements.drafts(current_actor()))
 
 
 @app.get("/movements/<movement_id>", summary="異動の照会", tags=["異動"])
 @tracer.capture_method(capture_response=False, capture_error=False)
 def get_movement(movement_id: MovementId) -> Movement:
     return services().movements.get(movement_id, current_actor())
+
+
+@app.get(
+    "/movements/<movement_id>/preview",
+    summary="審査: 異動の変更前・変更後",
+    description="決裁の前に、今の台帳で確認したエラー・アラートと、記録ごとの変更前・変更後を返します。",
+    tags=["異動"],
+)
+@tracer.capture_method(capture_response=False, capture_error=False)
+def preview_movement(movement_id: MovementId) -> Preview:
+    return services().movements.preview(movement_id, current_actor())
 
 
 @app.post(
@@ -114,16 +157,40 @@ def approve_movement(movement_id: MovementId) -> Response[str]:
     return Response(status_code=status, content_type=JSON, body=outcome.movement.model_dump_json())
 
 
-@app.get("/households/<household_id>", summary="世帯の照会 (世帯員を含む)", tags=["照会"])
+@app.post("/movements/<movement_id>/reject", summary="異動の差戻し", tags=["異動"])
 @tracer.capture_method(capture_response=False, capture_error=False)
-def get_household(household_id: HouseholdId) -> HouseholdView:
-    return services().inquiry.household(household_id, current_actor())
+def reject_movement(movement_id: MovementId, rejection: Annotated[Rejection, Body()]) -> Movement:
+    return services().movements.reject(movement_id, current_actor(), rejection.reason)
 
 
-@app.get("/persons/<person_id>", summary="住民の照会", tags=["照会"])
+@app.get("/households/<household_id>", summary="世帯の照会 (世帯員を含む、過去の日付も可)", tags=["照会"])
 @tracer.capture_method(capture_response=False, capture_error=False)
-def get_person(person_id: PersonId) -> PersonRecord:
-    return services().inquiry.person(person_id, current_actor())
+def get_household(household_id: HouseholdId, as_of: AsOf = None) -> HouseholdView:
+    return services().inquiry.household(household_id, current_actor(), as_of)
+
+
+@app.get("/persons/<person_id>", summary="住民の照会 (過去の日付も可)", tags=["照会"])
+@tracer.capture_method(capture_response=False, capture_error=False)
+def get_person(person_id: PersonId, as_of: AsOf = None) -> PersonRecord:
+    return services().inquiry.person(person_id, current_actor(), as_of)
+
+
+@app.get("/persons/<person_id>/history", summary="住民の履歴 (すべての版)", tags=["照会"])
+@tracer.capture_method(capture_response=False, capture_error=False)
+def get_person_history(person_id: PersonId) -> PersonHistory:
+    return services().inquiry.person_history(person_id, current_actor())
+
+
+@app.get("/lists/unconfirmed-move-outs", summary="転入通知が届いていない転出の一覧", tags=["一覧"])
+@tracer.capture_method(capture_response=False, capture_error=False)
+def list_unconfirmed_move_outs() -> PersonList:
+    return services().inquiry.unconfirmed_move_outs(current_actor())
+
+
+@app.get("/lists/headless-households", summary="世帯主のいない世帯の一覧", tags=["一覧"])
+@tracer.capture_method(capture_response=False, capture_error=False)
+def list_headless_households() -> HouseholdList:
+    return services().inquiry.headless_households(current_actor())
 
 
 @app.exception_handler(DomainError)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from juki.domain.errors import Issue
+from juki.domain.records import MovementKind
 
 # Japanese messages for pydantic's error types; anything else falls back to a general one.
 _MESSAGES = {
@@ -30,6 +31,9 @@ _MESSAGES = {
 }
 
 
+_NOT_FIELDS = {"body", "path", "query", "header", *(kind.value for kind in MovementKind)}
+
+
 def error_body(
     code: str, message: str, field: str | None = None, issues: Sequence[Issue] = ()
 ) -> dict[str, Any]:
@@ -48,7 +52,8 @@ def _field(error: dict[str, Any]) -> str:
     if error.get("type") == "json_invalid":
         return "body"  # the location is a character offset, not a field
     location: Sequence[Any] = error.get("loc", ())
-    parts = [str(part) for part in location if part not in ("body", "path", "query", "header")]
+    # "body", "query" … say where; a movement kind is the tag pydantic adds for the chosen notice.
+    parts = [str(part) for part in location if part not in _NOT_FIELDS]
     text = ""
     for part in parts:
         text += f"[{part}]" if part.isdigit() else (f".{part}" if text else part)

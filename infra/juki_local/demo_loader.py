@@ -9,22 +9,22 @@ from itertools import islice
 
 from juki.adapters.dynamodb import DynamoLedgerStore
 from juki.adapters.system import SystemClock, UuidSource
-from juki.domain.model import (
+from juki.domain.oplog import entry_for
+from juki.domain.records import (
     Address,
     HouseholdRecord,
     MovementKind,
+    OtherAddress,
     PersonName,
     PersonRecord,
-    PreviousAddress,
     ResidentStatus,
 )
-from juki.domain.oplog import entry_for
 from juki.domain.staff import SystemActor
 
 from juki_local.demo_data import DemoHousehold
 
 BATCH_HOUSEHOLDS = 200
-IMPORT_PREVIOUS_ADDRESS = PreviousAddress(street="移行前の記録による")
+IMPORT_PREVIOUS_ADDRESS = OtherAddress(street="移行前の記録による")
 
 
 def _batches(households: Iterable[DemoHousehold]) -> Iterator[list[DemoHousehold]]:

@@ -12,11 +12,14 @@ from boto3.dynamodb.conditions import Key
 from boto3.dynamodb.types import TypeDeserializer
 from juki.bootstrap import Services
 from juki.domain import movements as rules
+from juki.domain.commands import MoveIn
 from juki.domain.errors import Conflict
 from juki.domain.ids import is_valid_id
 from juki.domain.linkage import messages_for
-from juki.domain.model import MoveIn, Movement, MovementKind, MovementStatus
+from juki.domain.model import Movement, MovementStatus
+from juki.domain.movements import LedgerView
 from juki.domain.oplog import entry_for
+from juki.domain.records import MovementKind
 from juki.domain.staff import Actor, Role, SystemActor
 from juki_local.system import LocalSystem
 
@@ -56,6 +59,12 @@ def unique_move_in(members: int = 2) -> MoveIn:
             "members": rows,
         }
     )
+
+
+def identity(movement: Movement) -> str:
+    """The identity key of the movement's first newcomer."""
+    (claim, *_) = rules.identity_claims(movement.command, LedgerView())
+    return claim.key
 
 
 def approved_movement(services: Services, members: int = 2) -> Movement:
@@ -141,7 +150,7 @@ def commit_parts(
     services: Services, movement: Movement, identity_versions: dict[str, int] | None = None
 ) -> tuple[Any, ...]:
     allocation = services.store.allocate_ids(movement.movement_id, len(movement.command.members), 1)
-    plan = rules.plan_move_in(movement, allocation.person_ids, allocation.household_ids[0], NOW)
+    plan = rules.plan(movement, LedgerView(), allocation.person_ids, allocation.household_ids, NOW)
     log = entry_for(
         SystemActor("movement-approval", "r"), entry_id=f"{movement.approval_id}:commit", at=NOW,
         function="movement.approve", action="commit",
@@ -178,9 +187,7 @@ def test_a_failed_condition_writes_nothing(services: Services, local_system: Loc
     taken = plan.persons[1]
     services.store.import_records([taken], [])
     with pytest.raises(Conflict) as raised:
-        services.store.commit(
-            final, plan, log, messages, {rules.member_identity(movement.command.members[0]): 0}
-        )
+        services.store.commit(final, plan, log, messages, {identity(movement): 0})
     assert raised.value.code == "CONCURRENT_CHANGE"
     assert items(local_system, "ledger", f"PERSON#{plan.persons[0].person_id}") == []
     assert items(local_system, "ledger", f"HOUSEHOLD#{plan.households[0].household_id}") == []
@@ -207,8 +214,9 @@ def test_identity_buckets_find_residents_by_reading_and_birth_date(services: Ser
     movement = approved_movement(services, 1)
     parts = commit_parts(services, movement)
     services.store.commit(*parts)
+    assert isinstance(movement.command, MoveIn)
     member = movement.command.members[0]
-    key = rules.member_identity(member)
+    key = identity(movement)
     bucket = services.store.identity_buckets([key])[key]
     assert bucket.version == 1
     assert [p.person_id for p in bucket.persons] == [parts[1].persons[0].person_id]
@@ -231,7 +239,7 @@ def test_a_commit_that_checked_an_outdated_bucket_writes_nothing(
     services.store.save_approval(
         second, entry_for(CLERK, entry_id=uuid.uuid4().hex, at=NOW, function="t", action="approve")
     )
-    key = rules.member_identity(first.command.members[0])
+    key = identity(first)
     seen = {key: services.store.identity_buckets([key])[key].version}
     services.store.commit(*commit_parts(services, first, seen))
     loser = commit_parts(services, second, seen)

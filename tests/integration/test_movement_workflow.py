@@ -11,6 +11,7 @@ from juki.adapters.stepfunctions import StepFunctionsWorkflow
 from juki.bootstrap import Services
 from juki.domain import movements as rules
 from juki.domain.model import MovementStatus
+from juki.domain.movements import LedgerView
 from juki.domain.oplog import entry_for
 from juki.domain.staff import Actor, Role
 from juki.services.movements import CommitRefused
@@ -92,7 +93,8 @@ def test_concurrent_approvals_of_the_same_person_commit_once(services: Services)
     for thread in threads:
         thread.join()
     assert sorted(outcomes.values()) == ["ALREADY_RESIDENT"] * 3 + ["final"]
-    key = rules.member_identity(command.members[0])
+    (claim,) = rules.identity_claims(command, LedgerView())
+    key = claim.key
     assert len(services.store.identity_buckets([key])[key].persons) == 1
 
 

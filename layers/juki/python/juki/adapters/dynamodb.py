@@ -19,6 +19,8 @@ instead of overwriting.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import date
 from typing import Any, ClassVar
 
 from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
@@ -32,9 +34,11 @@ from pynamodb.transactions import TransactWrite
 from juki.domain import ids
 from juki.domain.errors import Conflict
 from juki.domain.linkage import OutboundMessage
-from juki.domain.model import CommitPlan, HouseholdRecord, Movement, MovementStatus, PersonRecord
-from juki.domain.movements import identity_key
+from juki.domain.listings import listing_of
+from juki.domain.model import CommitPlan, Movement, MovementStatus
+from juki.domain.movements import person_identity
 from juki.domain.oplog import OperationLogEntry
+from juki.domain.records import HouseholdRecord, PersonRecord
 from juki.services.ports import Allocation, IdentityBucket
 
 CURRENT = "CURRENT"
@@ -163,7 +167,12 @@ class DynamoLedgerStore:
     def save_failure(self, movement: Movement, log: OperationLogEntry) -> None:
         self._transition(movement, MovementStatus.APPROVED, log)
 
+    def save_rejection(self, movement: Movement, log: OperationLogEntry) -> None:
+        self._transition(movement, MovementStatus.DRAFT, log)
+
     def allocate_ids(self, movement_id: str, persons: int, households: int) -> Allocation:
+        if persons == households == 0:
+            return Allocation(person_ids=[], household_ids=[])
         existing = self._ledger.get(movement_key(movement_id), "MOVEMENT", consistent_read=True)
         if existing.allocation is None:
             allocation = Allocation(
@@ -194,7 +203,7 @@ class DynamoLedgerStore:
     ) -> None:
         try:
             with self._transaction(token=f"commit-{movement.approval_id}") as tx:
-                self._add_to_identity_buckets(tx, plan.persons, identity_versions)
+                self._add_to_identity_buckets(tx, plan.new_identities, identity_versions)
                 self._update_movement(tx, movement, MovementStatus.APPROVED)
                 for person in plan.persons:
                     self._put_version(tx, person_key(person.person_id), person.version, person, "person")
@@ -240,29 +249,56 @@ class DynamoLedgerStore:
         }
 
     def get_person(self, person_id: str) -> PersonRecord | None:
-        try:
-            item = self._ledger.get(person_key(person_id), CURRENT, consistent_read=True)
-        except DoesNotExist:
-            return None
-        return PersonRecord.model_validate_json(item.body)
+        return self.persons_by_id([person_id]).get(person_id)
 
     def get_persons(self, person_ids: list[str]) -> list[PersonRecord]:
-        keys = [(person_key(pid), CURRENT) for pid in dict.fromkeys(person_ids)]
-        by_id = {
-            item.pk.removeprefix("PERSON#"): PersonRecord.model_validate_json(item.body)
-            for item in self._ledger.batch_get(keys, consistent_read=True)
-        }
+        by_id = self.persons_by_id(person_ids)
         missing = [pid for pid in person_ids if pid not in by_id]
         if missing:
             raise LedgerInconsistent(f"{len(missing)} referenced person record(s) missing")
         return [by_id[pid] for pid in person_ids]
 
+    def persons_by_id(self, person_ids: Iterable[str]) -> dict[str, PersonRecord]:
+        """The current version of each person found (consistent read); unknown ids are left out."""
+        return {
+            record.person_id: record
+            for record in self._current(PersonRecord, [person_key(pid) for pid in dict.fromkeys(person_ids)])
+        }
+
     def get_household(self, household_id: str) -> HouseholdRecord | None:
-        try:
-            item = self._ledger.get(household_key(household_id), CURRENT, consistent_read=True)
-        except DoesNotExist:
-            return None
-        return HouseholdRecord.model_validate_json(item.body)
+        return self.households_by_id([household_id]).get(household_id)
+
+    def households_by_id(self, household_ids: Iterable[str]) -> dict[str, HouseholdRecord]:
+        return {
+            record.household_id: record
+            for record in self._current(
+                HouseholdRecord, [household_key(h) for h in dict.fromkeys(household_ids)]
+            )
+        }
+
+    def person_version(self, person_id: str, version: int) -> PersonRecord | None:
+        return self._version(PersonRecord, person_key(person_id), version)
+
+    def household_version(self, household_id: str, version: int) -> HouseholdRecord | None:
+        return self._version(HouseholdRecord, household_key(household_id), version)
+
+    def person_history(self, person_id: str) -> list[PersonRecord]:
+        """Every version, oldest first."""
+        return self._history(PersonRecord, person_key(person_id))
+
+    def household_history(self, household_id: str) -> list[HouseholdRecord]:
+        return self._history(HouseholdRecord, household_key(household_id))
+
+    def person_as_of(self, person_id: str, day: date) -> PersonRecord | None:
+        """The newest version in effect on ``day`` (history is monotonic in effective date)."""
+        return self._as_of(PersonRecord, person_key(person_id), day)
+
+    def household_as_of(self, household_id: str, day: date) -> HouseholdRecord | None:
+        return self._as_of(HouseholdRecord, household_key(household_id), day)
+
+    def listed(self, listing: str) -> list[str]:
+        """The ids on one of the ledger's standing lists (``juki.domain.listings``), in the list's order."""
+        return [item.pk.split("#", 1)[1] for item in self._ledger.gsi1.query(listing)]
 
     def append(self, entry: OperationLogEntry) -> None:
         oplog_item(entry, self._oplog).save(condition=self._oplog.pk.does_not_exist())
@@ -289,6 +325,31 @@ class DynamoLedgerStore:
         return self._next_ids(kind, count)
 
     # -- helpers -----------------------------------------------------------------------------
+    def _current[R: (PersonRecord, HouseholdRecord)](self, model: type[R], keys: list[str]) -> list[R]:
+        items = self._ledger.batch_get([(key, CURRENT) for key in keys], consistent_read=True)
+        return [model.model_validate_json(item.body) for item in items]
+
+    def _version[R: (PersonRecord, HouseholdRecord)](self, model: type[R], pk: str, version: int) -> R | None:
+        try:
+            item = self._ledger.get(pk, version_key(version), consistent_read=True)
+        except DoesNotExist:
+            return None
+        return model.model_validate_json(item.body)
+
+    def _history[R: (PersonRecord, HouseholdRecord)](self, model: type[R], pk: str) -> list[R]:
+        items = self._ledger.query(pk, self._ledger.sk.startswith("V#"), consistent_read=True)
+        return [model.model_validate_json(item.body) for item in items]
+
+    def _as_of[R: (PersonRecord, HouseholdRecord)](self, model: type[R], pk: str, day: date) -> R | None:
+        newest_first = self._ledger.query(
+            pk, self._ledger.sk.startswith("V#"), consistent_read=True, scan_index_forward=False
+        )
+        for item in newest_first:
+            record = model.model_validate_json(item.body)
+            if record.effective_date <= day:
+                return record
+        return None
+
     def _transaction(self, token: str | None = None) -> TransactWrite:
         return TransactWrite(connection=self._connection, client_request_token=token)
 
@@ -329,6 +390,9 @@ class DynamoLedgerStore:
         body = record.model_dump_json()
         history = self._ledger(pk=pk, sk=version_key(version), kind=kind, version=version, body=body)
         current = self._ledger(pk=pk, sk=CURRENT, kind=kind, version=version, body=body)
+        listing = listing_of(record)
+        if listing:
+            current.gsi1pk, current.gsi1sk = listing
         return history, current
 
     def _add_to_identity_buckets(
@@ -371,8 +435,7 @@ class LedgerInconsistent(RuntimeError):
 def _by_identity(persons: list[PersonRecord]) -> dict[str, set[str]]:
     keys: dict[str, set[str]] = {}
     for person in persons:
-        reading = person.name.family_name_kana + person.name.given_name_kana
-        keys.setdefault(identity_key(reading, person.birth_date), set()).add(person.person_id)
+        keys.setdefault(person_identity(person), set()).add(person.person_id)
     return keys
 
 

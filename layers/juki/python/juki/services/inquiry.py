@@ -1,12 +1,16 @@
-"""Application service for inquiry (照会): reading persons and households, every read logged."""
+"""Application service for inquiry (照会): persons and households now, as of a date, and their
+history, and the ledger's standing lists. Every read is in the operation log before it leaves."""
 
 from __future__ import annotations
+
+from datetime import date
 
 from pydantic import BaseModel, Field
 
 from juki.domain.errors import NotFound
-from juki.domain.model import HouseholdRecord, PersonRecord
+from juki.domain.listings import HEADLESS_HOUSEHOLD, UNCONFIRMED_MOVE_OUT
 from juki.domain.oplog import entry_for
+from juki.domain.records import HouseholdRecord, PersonRecord
 from juki.domain.staff import Actor, Permission
 from juki.services.access import require
 from juki.services.ports import Clock, IdSource, LedgerStore, OperationLog
@@ -15,8 +19,22 @@ FUNCTION_INQUIRY = "resident.read"
 
 
 class HouseholdView(BaseModel):
+    as_of: date = Field(description="この日の内容")
     household: HouseholdRecord = Field(description="世帯")
-    members: list[PersonRecord] = Field(description="世帯員 (世帯員の順)")
+    members: list[PersonRecord] = Field(description="世帯員 (世帯員の順、その日の内容)")
+
+
+class PersonHistory(BaseModel):
+    person_id: str = Field(description="宛名番号")
+    versions: list[PersonRecord] = Field(description="すべての版 (履歴番号の順)")
+
+
+class PersonList(BaseModel):
+    persons: list[PersonRecord] = Field(description="該当する人 (今の内容)")
+
+
+class HouseholdList(BaseModel):
+    households: list[HouseholdRecord] = Field(description="該当する世帯 (今の内容)")
 
 
 class InquiryService:
@@ -26,21 +44,54 @@ class InquiryService:
         self._clock = clock
         self._ids = ids
 
-    def household(self, household_id: str, actor: Actor) -> HouseholdView:
+    def household(self, household_id: str, actor: Actor, as_of: date | None = None) -> HouseholdView:
         require(actor, Permission.RESIDENT_READ)
-        household = self._store.get_household(household_id)
+        day = as_of or self._clock.now().date()
+        household = self._store.household_as_of(household_id, day)
         if household is None:
-            raise NotFound("HOUSEHOLD_NOT_FOUND", "世帯が見つかりません", "household_id")
-        members = self._store.get_persons(household.member_ids)
+            raise NotFound("HOUSEHOLD_NOT_FOUND", "その日の世帯が見つかりません", "household_id")
+        members = [self._person_on(pid, day) for pid in household.member_ids]
         self._logged(actor, persons=household.member_ids, households=[household_id])
-        return HouseholdView(household=household, members=members)
+        return HouseholdView(as_of=day, household=household, members=members)
 
-    def person(self, person_id: str, actor: Actor) -> PersonRecord:
+    def person(self, person_id: str, actor: Actor, as_of: date | None = None) -> PersonRecord:
         require(actor, Permission.RESIDENT_READ)
-        person = self._store.get_person(person_id)
+        person = self._store.person_as_of(person_id, as_of or self._clock.now().date())
         if person is None:
-            raise NotFound("PERSON_NOT_FOUND", "住民が見つかりません", "person_id")
+            raise NotFound("PERSON_NOT_FOUND", "その日の住民の記録が見つかりません", "person_id")
         self._logged(actor, persons=[person_id], households=[person.household_id])
+        return person
+
+    def person_history(self, person_id: str, actor: Actor) -> PersonHistory:
+        require(actor, Permission.RESIDENT_READ)
+        versions = self._store.person_history(person_id)
+        if not versions:
+            raise NotFound("PERSON_NOT_FOUND", "住民が見つかりません", "person_id")
+        self._logged(actor, persons=[person_id], households=sorted({v.household_id for v in versions}))
+        return PersonHistory(person_id=person_id, versions=versions)
+
+    def unconfirmed_move_outs(self, actor: Actor) -> PersonList:
+        """転出 not yet confirmed by a 転入通知, by planned date."""
+        require(actor, Permission.RESIDENT_READ)
+        persons = self._store.get_persons(self._store.listed(UNCONFIRMED_MOVE_OUT))
+        self._logged(actor, persons=[p.person_id for p in persons], households=[])
+        return PersonList(persons=persons)
+
+    def headless_households(self, actor: Actor) -> HouseholdList:
+        """Households without a head (the head left or died), for the clerk to follow up."""
+        require(actor, Permission.RESIDENT_READ)
+        households = list(self._store.households_by_id(self._store.listed(HEADLESS_HOUSEHOLD)).values())
+        self._logged(
+            actor,
+            persons=[m for h in households for m in h.member_ids],
+            households=[h.household_id for h in households],
+        )
+        return HouseholdList(households=households)
+
+    def _person_on(self, person_id: str, day: date) -> PersonRecord:
+        person = self._store.person_as_of(person_id, day)
+        if person is None:
+            raise LookupError("a household member has no version on that day")
         return person
 
     def _logged(self, actor: Actor, persons: list[str], households: list[str]) -> None:

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
+from pydantic import BaseModel, Field
+
 from juki.domain import movements as rules
+from juki.domain.commands import MovementCommand
 from juki.domain.errors import Conflict, DomainError, Issue, NotFound
 from juki.domain.linkage import messages_for
-from juki.domain.model import MoveIn, Movement, MovementKind, MovementStatus, PersonRecord
+from juki.domain.listings import DRAFTS
+from juki.domain.model import CommitPlan, Movement, MovementStatus
+from juki.domain.movements import LedgerView
 from juki.domain.oplog import OperationLogEntry, Outcome, entry_for
+from juki.domain.records import HouseholdRecord, MovementKind, PersonRecord
 from juki.domain.staff import Actor, Permission, SystemActor
 from juki.services.access import require
 from juki.services.ports import Clock, ExecutionOutcome, IdSource, LedgerStore, OperationLog, Workflow
@@ -41,6 +48,22 @@ class ApprovalOutcome:
     execution: ExecutionOutcome
 
 
+class RecordChange(BaseModel):
+    """One record as it is and as the movement would make it (審査: the approver's before/after)."""
+
+    record: str = Field(description="person または household")
+    id: str = Field(description="宛名番号または世帯番号 (新しい記録は付番前の仮の番号)")
+    before: dict[str, Any] | None = Field(description="今の内容 (新しい記録は null)")
+    after: dict[str, Any] = Field(description="異動後の内容")
+    changed: list[str] = Field(description="変わる項目")
+
+
+class Preview(BaseModel):
+    movement: Movement = Field(description="異動")
+    issues: list[Issue] = Field(description="今の台帳で確認したエラー・アラート")
+    changes: list[RecordChange] = Field(description="記録ごとの変更前・変更後")
+
+
 @dataclass(frozen=True)
 class Checked:
     """What the checks of a move-in found, and the identity-bucket versions they read."""
@@ -61,20 +84,22 @@ class MovementService:
         self._ids = ids
 
     # -- the counter: 仮登録 ------------------------------------------------------------
-    def enter(self, command: MoveIn, actor: Actor) -> Movement:
+    def enter(self, command: MovementCommand, actor: Actor) -> Movement:
         """Saves a draft. A refused entry is logged too, with the residents it was compared
         against: asking whether someone lives here is itself an access to their record."""
         require(actor, Permission.MOVEMENT_ENTER)
         now = self._clock.now()
-        checked = self._check(command, now.date())
+        view = self._view(command)
+        checked = self._check(command, view, now.date())
+        touched = sorted({*checked.matched, *view.persons})
         try:
             alerts = rules.raise_on_errors(checked.issues)
         except DomainError:
-            self._log.append(self._entry(actor, now, "create", None, checked.matched, outcome="refused"))
+            self._log.append(self._entry(actor, now, "create", None, touched, outcome="refused"))
             raise
         movement = Movement(
             movement_id=self._ids.new_id(),
-            kind=MovementKind.MOVE_IN,
+            kind=MovementKind(command.kind),
             status=MovementStatus.DRAFT,
             command=command,
             alerts=alerts,
@@ -83,15 +108,52 @@ class MovementService:
             office=actor.office,
             terminal=actor.terminal,
         )
-        self._store.save_draft(
-            movement, self._entry(actor, now, "create", movement.movement_id, checked.matched)
-        )
+        self._store.save_draft(movement, self._entry(actor, now, "create", movement.movement_id, touched))
         return movement
+
+    def drafts(self, actor: Actor) -> list[Movement]:
+        """Drafts waiting for approval, oldest first."""
+        require(actor, Permission.RESIDENT_READ)
+        movements = [self._load(mid) for mid in self._store.listed(DRAFTS)]
+        self._log.append(
+            entry_for(actor, entry_id=self._ids.new_id(), at=self._clock.now(), function=FUNCTION_READ,
+                      action="read", persons=sorted({p for m in movements for p in _named_persons(m)}))
+        )  # fmt: skip
+        return movements
+
+    def preview(self, movement_id: str, actor: Actor) -> Preview:
+        """What approving would write: every record before and after, checked against the ledger now."""
+        require(actor, Permission.MOVEMENT_APPROVE)
+        movement = self._load(movement_id)
+        now = self._clock.now()
+        view = self._view(movement.command)
+        checked = self._check(movement.command, view, now.date())
+        changes: list[RecordChange] = []
+        if not any(issue.severity == "error" for issue in checked.issues):
+            persons, households = rules.new_ids_needed(movement.command)
+            plan = rules.plan(
+                movement, view, [f"new-person-{i + 1}" for i in range(persons)],
+                [f"new-household-{i + 1}" for i in range(households)], now,
+            )  # fmt: skip
+            changes = _changes(view, plan)
+        self._log.append(
+            self._entry(actor, now, "read", movement_id, sorted({*view.persons, *checked.matched}))
+        )
+        return Preview(movement=movement, issues=checked.issues, changes=changes)
+
+    def reject(self, movement_id: str, actor: Actor, reason: str) -> Movement:
+        """差戻し: returned to the clerk with the reason; nothing reaches the ledger."""
+        require(actor, Permission.MOVEMENT_APPROVE)
+        now = self._clock.now()
+        rejected = rules.reject(self._load(movement_id), actor, reason, now)
+        self._store.save_rejection(
+            rejected, self._entry(actor, now, "approve", movement_id, [], outcome="refused")
+        )
+        return rejected
 
     def get(self, movement_id: str, actor: Actor) -> Movement:
         require(actor, Permission.RESIDENT_READ)
         movement = self._load(movement_id)
-        persons = movement.result.person_ids if movement.result else []
         self._log.append(
             entry_for(
                 actor,
@@ -100,8 +162,8 @@ class MovementService:
                 function=FUNCTION_READ,
                 action="read",
                 movement_id=movement_id,
-                persons=persons,
-                households=[movement.result.household_id] if movement.result else [],
+                persons=movement.result.person_ids if movement.result else sorted(_named_persons(movement)),
+                households=movement.result.household_ids if movement.result else [],
             )
         )
         return movement
@@ -145,12 +207,12 @@ class MovementService:
         movement = self._load_approved(movement_id, approval_id)
         if movement.status == MovementStatus.APPROVED:
             at = _approved_at(movement)
-            checked = self._check(movement.command, at.date())
+            view = self._view(movement.command)
+            checked = self._check(movement.command, view, at.date())
             rules.raise_on_errors(checked.issues)
-            allocation = self._store.allocate_ids(
-                movement_id, persons=len(movement.command.members), households=1
-            )
-            plan = rules.plan_move_in(movement, allocation.person_ids, allocation.household_ids[0], at)
+            persons, households = rules.new_ids_needed(movement.command)
+            allocation = self._store.allocate_ids(movement_id, persons=persons, households=households)
+            plan = rules.plan(movement, view, allocation.person_ids, allocation.household_ids, at)
             final = rules.finalise(movement, plan)
             self._store.commit(
                 final,
@@ -170,7 +232,7 @@ class MovementService:
         movement = self._load_approved(movement_id, approval_id)
         if movement.status != MovementStatus.APPROVED:
             return
-        checked = self._check(movement.command, _approved_at(movement).date())
+        checked = self._check(movement.command, self._view(movement.command), _approved_at(movement).date())
         issues = [issue for issue in checked.issues if issue.severity == "error"]
         if not issues:
             issues = [Issue(code=error_code or "COMMIT_FAILED", message="本登録できませんでした")]
@@ -179,12 +241,36 @@ class MovementService:
         )
 
     # -- helpers ----------------------------------------------------------------------------
-    def _check(self, command: MoveIn, today: date) -> Checked:
-        keys = [rules.member_identity(member) for member in command.members]
-        buckets = self._store.identity_buckets(keys)
+    def _view(self, command: MovementCommand) -> LedgerView:
+        """What the movement names, read consistently: the persons and households, their members
+        and households, and for a cancellation the movement undone and the versions before it."""
+        refs = rules.references(command)
+        cancelled = self._store.get_movement(refs.movement_id) if refs.movement_id else None
+        person_ids, household_ids = set(refs.person_ids), set(refs.household_ids)
+        if cancelled and cancelled.result:
+            person_ids |= set(cancelled.result.person_ids)
+            household_ids |= set(cancelled.result.household_ids)
+        persons = self._store.persons_by_id(person_ids)
+        households = self._store.households_by_id(household_ids | {p.household_id for p in persons.values()})
+        members = {m for h in households.values() for m in h.member_ids} - set(persons)
+        persons |= self._store.persons_by_id(members)
+        view = LedgerView(persons=persons, households=households, cancelled=cancelled)
+        if cancelled is None:
+            return view
+        return LedgerView(
+            persons=persons,
+            households=households,
+            cancelled=cancelled,
+            earlier_persons=_earlier(persons, cancelled.movement_id, self._store.person_version),
+            earlier_households=_earlier(households, cancelled.movement_id, self._store.household_version),
+        )
+
+    def _check(self, command: MovementCommand, view: LedgerView, today: date) -> Checked:
+        claims = rules.identity_claims(command, view)
+        buckets = self._store.identity_buckets([claim.key for claim in claims])
         candidates: dict[str, list[PersonRecord]] = {key: bucket.persons for key, bucket in buckets.items()}
         return Checked(
-            issues=rules.check_move_in(command, today) + rules.check_not_resident(command, candidates),
+            issues=rules.check(command, view, today) + rules.check_not_resident(claims, candidates),
             identity_versions={key: bucket.version for key, bucket in buckets.items()},
             matched=sorted({p.person_id for bucket in buckets.values() for p in bucket.persons}),
         )
@@ -193,7 +279,7 @@ class MovementService:
         self,
         actor: Actor,
         at: datetime,
-        action: Literal["create", "approve"],
+        action: Literal["create", "approve", "read"],
         movement_id: str | None,
         persons: list[str],
         *,
@@ -242,3 +328,40 @@ class MovementService:
 def _approved_at(movement: Movement) -> datetime:
     assert movement.approved_at is not None
     return movement.approved_at
+
+
+def _earlier[R: (PersonRecord, HouseholdRecord)](
+    current: dict[str, R], movement_id: str, version_of: Callable[[str, int], R | None]
+) -> dict[str, R]:
+    """For each record the movement wrote last, the version before it (none if it created it)."""
+    earlier: dict[str, R] = {}
+    for record_id, record in current.items():
+        if record.movement_id == movement_id and record.version > 1:
+            found = version_of(record_id, record.version - 1)
+            if found is not None:
+                earlier[record_id] = found
+    return earlier
+
+
+def _named_persons(movement: Movement) -> set[str]:
+    refs = rules.references(movement.command)
+    return set(refs.person_ids)
+
+
+def _changes(view: LedgerView, plan: CommitPlan) -> list[RecordChange]:
+    stamp = {"version", "movement_id", "movement_kind", "recorded_at", "effective_date", "notified_date"}
+    changes: list[RecordChange] = []
+    pairs: list[tuple[str, str, PersonRecord | HouseholdRecord | None, PersonRecord | HouseholdRecord]] = [
+        *(("person", p.person_id, view.persons.get(p.person_id), p) for p in plan.persons),
+        *(("household", h.household_id, view.households.get(h.household_id), h) for h in plan.households),
+    ]
+    for kind, record_id, before, after in pairs:
+        before_dump = before.model_dump(mode="json") if before else None
+        after_dump = after.model_dump(mode="json")
+        changed = sorted(
+            k for k in after_dump if k not in stamp and (before_dump or {}).get(k) != after_dump[k]
+        )
+        changes.append(
+            RecordChange(record=kind, id=record_id, before=before_dump, after=after_dump, changed=changed)
+        )
+    return changes

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal, Protocol
 
 from juki.domain.linkage import OutboundMessage
-from juki.domain.model import CommitPlan, HouseholdRecord, Movement, PersonRecord
+from juki.domain.model import CommitPlan, Movement
 from juki.domain.oplog import OperationLogEntry
+from juki.domain.records import HouseholdRecord, PersonRecord
 
 
 @dataclass(frozen=True)
@@ -57,9 +59,32 @@ class LedgerStore(Protocol):
 
     def get_person(self, person_id: str) -> PersonRecord | None: ...
 
-    def get_persons(self, person_ids: list[str]) -> list[PersonRecord]: ...
+    def get_persons(self, person_ids: list[str]) -> list[PersonRecord]:
+        """Current versions, in order; a missing one is a fault of the ledger."""
+
+    def persons_by_id(self, person_ids: Iterable[str]) -> dict[str, PersonRecord]:
+        """Current versions of those found (consistent read)."""
 
     def get_household(self, household_id: str) -> HouseholdRecord | None: ...
+
+    def households_by_id(self, household_ids: Iterable[str]) -> dict[str, HouseholdRecord]: ...
+
+    def person_version(self, person_id: str, version: int) -> PersonRecord | None: ...
+
+    def household_version(self, household_id: str, version: int) -> HouseholdRecord | None: ...
+
+    def person_history(self, person_id: str) -> list[PersonRecord]: ...
+
+    def household_history(self, household_id: str) -> list[HouseholdRecord]: ...
+
+    def person_as_of(self, person_id: str, day: date) -> PersonRecord | None: ...
+
+    def household_as_of(self, household_id: str, day: date) -> HouseholdRecord | None: ...
+
+    def listed(self, listing: str) -> list[str]: ...
+
+    def save_rejection(self, movement: Movement, log: OperationLogEntry) -> None:
+        """Moves a draft to rejected, only if it is still a draft, with its log entry."""
 
 
 class OperationLog(Protocol):

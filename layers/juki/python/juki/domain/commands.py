@@ -1,0 +1,244 @@
+"""The notices a clerk enters (届出 and 職権): one model per kind of movement (異動).
+
+Each names what it changes and nothing else: a field a kind does not know is refused, so a
+転居 cannot carry a name change. The API takes any of them on ``POST /movements``, told apart
+by ``kind``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from juki.domain import relationships
+from juki.domain.records import (
+    Address,
+    Day,
+    Frozen,
+    MovementKind,
+    OtherAddress,
+    PersonName,
+    RecordId,
+    Sex,
+    ShortText,
+)
+
+MAX_MEMBERS_PER_MOVEMENT = 20
+Relationship = Annotated[ShortText, Field(description="続柄 (世帯主、妻、子、子の妻 …)", examples=["子"])]
+
+
+def _relationship(value: str) -> str:
+    try:
+        return relationships.normalise(value)
+    except ValueError:
+        raise ValueError("続柄が語彙にありません") from None
+
+
+def _relationships(value: dict[str, str]) -> dict[str, str]:
+    return {person_id: _relationship(text) for person_id, text in value.items()}
+
+
+class Dated(Frozen):
+    effective_date: Day = Field(description="異動日")
+    notified_date: Day = Field(description="届出日 (職権の場合は処理の基となった日)")
+
+
+class NewPerson(Frozen):
+    """A person entering the ledger."""
+
+    name: PersonName = Field(description="氏名")
+    birth_date: Day = Field(description="生年月日 (西暦 YYYY-MM-DD)")
+    sex: Sex = Field(description="性別")
+    relationship: Relationship
+    previous_person_id: RecordId | None = Field(
+        default=None, description="再転入: 以前の除票の宛名番号 (同じ宛名番号で記載する)"
+    )
+
+    _check_relationship = field_validator("relationship")(_relationship)
+
+
+class MoveIn(Dated):
+    """転入: people move into the municipality, as a new household or into an existing one."""
+
+    kind: Literal[MovementKind.MOVE_IN] = Field(description="異動の種類 (move_in = 転入)")
+    move_in_type: Literal["domestic", "from_abroad", "unnotified"] = Field(
+        default="domestic",
+        description="domestic=国内転入 (転出証明書), from_abroad=国外転入, unnotified=未届転入",
+    )
+    address: Address = Field(description="転入先の住所")
+    previous_address: OtherAddress = Field(description="前住所")
+    join_household_id: RecordId | None = Field(
+        default=None, description="既存の世帯に入る場合の世帯番号 (省略すると新しい世帯)"
+    )
+    members: list[NewPerson] = Field(
+        min_length=1,
+        max_length=MAX_MEMBERS_PER_MOVEMENT,
+        description="転入する人 (新しい世帯なら世帯主を含む)",
+    )
+
+
+class NewHousehold(Frozen):
+    mode: Literal["new_household"] = Field(description="移る人で新しい世帯をつくる")
+    head_person_id: RecordId = Field(description="新しい世帯の世帯主 (移る人の一人)")
+
+
+class ExistingHousehold(Frozen):
+    mode: Literal["existing_household"] = Field(description="移る先の既存の世帯に入る")
+    household_id: RecordId = Field(description="入る世帯の世帯番号")
+
+
+class SameHousehold(Frozen):
+    mode: Literal["same_household"] = Field(description="世帯全員がそのまま移る")
+
+
+Destination = Annotated[NewHousehold | ExistingHousehold | SameHousehold, Field(discriminator="mode")]
+
+
+class InCityMove(Dated):
+    """転居: people move to another address in the municipality. Only the address may change."""
+
+    kind: Literal[MovementKind.IN_CITY_MOVE] = Field(description="異動の種類 (in_city_move = 転居)")
+    person_ids: list[RecordId] = Field(
+        min_length=1, max_length=MAX_MEMBERS_PER_MOVEMENT, description="移る人"
+    )
+    address: Address = Field(description="新しい住所")
+    destination: Destination = Field(description="移った先の世帯")
+    relationships: dict[RecordId, Relationship] = Field(
+        default_factory=dict, description="新しい世帯・入る世帯での続柄 (宛名番号ごと)"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _only_the_address(cls, data: object) -> object:
+        allowed = {
+            "kind",
+            "effective_date",
+            "notified_date",
+            "person_ids",
+            "address",
+            "destination",
+            "relationships",
+        }
+        if isinstance(data, dict) and set(data) - allowed:
+            raise ValueError("転居で変更できるのは住所だけです (氏名・生年月日などは職権修正で)")
+        return data
+
+    _check_relationships = field_validator("relationships")(_relationships)
+
+
+class MoveOut(Frozen):
+    """転出: people leave for another municipality or abroad. The planned date may be ahead."""
+
+    kind: Literal[MovementKind.MOVE_OUT] = Field(description="異動の種類 (move_out = 転出)")
+    person_ids: list[RecordId] = Field(
+        min_length=1, max_length=MAX_MEMBERS_PER_MOVEMENT, description="転出する人"
+    )
+    planned_date: Day = Field(description="転出予定日 (未来の日付も可)")
+    notified_date: Day = Field(description="届出日")
+    destination: OtherAddress = Field(description="転出先")
+    card_move_out: bool = Field(default=False, description="特例転出 (マイナンバーカード利用)")
+
+
+class MoveOutConfirmation(Frozen):
+    """転入通知: the new municipality confirms a 転出; the planned data is kept, not overwritten."""
+
+    kind: Literal[MovementKind.MOVE_OUT_CONFIRMATION] = Field(description="異動の種類 (転入通知)")
+    person_id: RecordId = Field(description="転出した人")
+    moved_in_date: Day = Field(description="転入先での転入日")
+    destination: OtherAddress = Field(description="確定した転出先の住所")
+    notified_date: Day = Field(description="転入通知を受けた日")
+
+
+class Birth(Dated):
+    """出生: a child is recorded in a household (effective date: the birth date)."""
+
+    kind: Literal[MovementKind.BIRTH] = Field(description="異動の種類 (birth = 出生)")
+    household_id: RecordId = Field(description="記載する世帯")
+    name: PersonName = Field(description="氏名")
+    sex: Sex = Field(description="性別")
+    relationship: Relationship
+
+    _check_relationship = field_validator("relationship")(_relationship)
+
+
+class Death(Dated):
+    """死亡・失踪: the person's record is removed (effective date: the date of death)."""
+
+    kind: Literal[MovementKind.DEATH] = Field(description="異動の種類 (death = 死亡・失踪)")
+    cause: Literal["death", "missing"] = Field(default="death", description="death=死亡, missing=失踪宣告")
+    person_id: RecordId = Field(description="亡くなった人")
+
+
+class HeadChange(Dated):
+    """世帯主変更: another member becomes the head; every member's relationship is restated."""
+
+    kind: Literal[MovementKind.HEAD_CHANGE] = Field(description="異動の種類 (head_change = 世帯主変更)")
+    household_id: RecordId = Field(description="世帯")
+    new_head_person_id: RecordId = Field(description="新しい世帯主")
+    relationships: dict[RecordId, Relationship] = Field(description="新しい世帯主から見た各世帯員の続柄")
+
+    _check_relationships = field_validator("relationships")(_relationships)
+
+
+class HouseholdSplit(Dated):
+    """世帯分離: some members form a new household at the same address."""
+
+    kind: Literal[MovementKind.HOUSEHOLD_SPLIT] = Field(description="異動の種類 (household_split = 世帯分離)")
+    household_id: RecordId = Field(description="元の世帯")
+    person_ids: list[RecordId] = Field(
+        min_length=1, max_length=MAX_MEMBERS_PER_MOVEMENT, description="分かれる人"
+    )
+    new_head_person_id: RecordId = Field(description="新しい世帯の世帯主")
+    relationships: dict[RecordId, Relationship] = Field(
+        default_factory=dict, description="新しい世帯での続柄"
+    )
+
+    _check_relationships = field_validator("relationships")(_relationships)
+
+
+class PersonChanges(Frozen):
+    name: PersonName | None = Field(default=None, description="正しい氏名")
+    birth_date: Day | None = Field(default=None, description="正しい生年月日")
+    sex: Sex | None = Field(default=None, description="正しい性別")
+    relationship: Relationship | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> PersonChanges:
+        if not self.model_dump(exclude_none=True):
+            raise ValueError("修正する項目がありません")
+        return self
+
+
+class Correction(Dated):
+    """職権修正・誤記修正: a recorded item is put right; the old version stays in the history."""
+
+    kind: Literal[MovementKind.CORRECTION] = Field(description="異動の種類 (correction = 職権修正・誤記修正)")
+    basis: Literal["ex_officio", "error"] = Field(description="ex_officio=職権修正, error=誤記修正")
+    person_id: RecordId = Field(description="修正する人")
+    changes: PersonChanges = Field(description="修正後の値 (変える項目だけ)")
+    reason: ShortText = Field(description="修正の理由")
+
+
+class Cancellation(Frozen):
+    """異動の取消し: a final movement is undone by new versions that restore the earlier state."""
+
+    kind: Literal[MovementKind.CANCELLATION] = Field(description="異動の種類 (cancellation = 異動の取消し)")
+    movement_id: str = Field(pattern=r"^[0-9a-f]{32}$", description="取り消す異動の異動番号")
+    notified_date: Day = Field(description="取消しの基となった日")
+    reason: ShortText = Field(description="取消しの理由")
+
+
+MovementCommand = Annotated[
+    MoveIn
+    | InCityMove
+    | MoveOut
+    | MoveOutConfirmation
+    | Birth
+    | Death
+    | HeadChange
+    | HouseholdSplit
+    | Correction
+    | Cancellation,
+    Field(discriminator="kind"),
+]
