@@ -10,6 +10,7 @@ class Permission(StrEnum):
     RESIDENT_READ = "resident.read"  # 照会
     MOVEMENT_ENTER = "movement.enter"  # 異動の仮登録
     MOVEMENT_APPROVE = "movement.approve"  # 審査・決裁 (本登録)
+    RESTRICTION_MANAGE = "restriction.manage"  # 抑止・支援措置の設定と解除
 
 
 class Role(StrEnum):
@@ -20,7 +21,10 @@ class Role(StrEnum):
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CLERK: frozenset({Permission.RESIDENT_READ, Permission.MOVEMENT_ENTER}),
-    Role.APPROVER: frozenset({Permission.RESIDENT_READ, Permission.MOVEMENT_APPROVE}),
+    # Until issue 4 brings per-function roles, the approver (a supervisor) manages restrictions.
+    Role.APPROVER: frozenset(
+        {Permission.RESIDENT_READ, Permission.MOVEMENT_APPROVE, Permission.RESTRICTION_MANAGE}
+    ),
     Role.VIEWER: frozenset({Permission.RESIDENT_READ}),
 }
 
