@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from juki.domain.errors import Issue
-from juki.domain.records import MovementKind
+from juki.domain.values import MovementKind
 
 # Japanese messages for pydantic's error types; anything else falls back to a general one.
 _MESSAGES = {

@@ -10,16 +10,9 @@ from itertools import islice
 from juki.adapters.dynamodb import DynamoLedgerStore
 from juki.adapters.system import SystemClock, UuidSource
 from juki.domain.oplog import entry_for
-from juki.domain.records import (
-    Address,
-    HouseholdRecord,
-    MovementKind,
-    OtherAddress,
-    PersonName,
-    PersonRecord,
-    ResidentStatus,
-)
+from juki.domain.records import HouseholdRecord, PersonRecord
 from juki.domain.staff import SystemActor
+from juki.domain.values import Address, MovementKind, OtherAddress, PersonName, ResidentStatus
 
 from juki_local.demo_data import DemoHousehold
 

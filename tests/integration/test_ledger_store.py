@@ -19,8 +19,8 @@ from juki.domain.linkage import messages_for
 from juki.domain.model import Movement, MovementStatus
 from juki.domain.movements import LedgerView
 from juki.domain.oplog import entry_for
-from juki.domain.records import MovementKind
 from juki.domain.staff import Actor, Role, SystemActor
+from juki.domain.values import MovementKind
 from juki_local.system import LocalSystem
 
 NOW = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)

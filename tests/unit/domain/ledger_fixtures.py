@@ -9,15 +9,8 @@ from juki.domain import movements as rules
 from juki.domain.commands import MovementCommand
 from juki.domain.model import CommitPlan, Movement, MovementStatus
 from juki.domain.movements import LedgerView
-from juki.domain.records import (
-    Address,
-    HouseholdRecord,
-    MovementKind,
-    PersonName,
-    PersonRecord,
-    ResidentStatus,
-    Sex,
-)
+from juki.domain.records import HouseholdRecord, PersonRecord
+from juki.domain.values import Address, MovementKind, PersonName, ResidentStatus, Sex
 from pydantic import TypeAdapter
 
 TODAY = date(2026, 11, 26)

@@ -10,8 +10,8 @@ from juki.domain import movements as rules
 from juki.domain.errors import Conflict, Forbidden, RuleViolation
 from juki.domain.model import MovementResult, MovementStatus
 from juki.domain.movements import LedgerView
-from juki.domain.records import HouseholdStatus, RemovalReason, ResidentStatus, Sex
 from juki.domain.staff import Actor, Role
+from juki.domain.values import HouseholdStatus, RemovalReason, ResidentStatus, Sex
 from ledger_fixtures import (
     ADDRESS,
     CHILD,

@@ -34,7 +34,7 @@ from juki.domain.record_items import (
     municipality_check_digit,
     seion_kana_name,
 )
-from juki.domain.records import OtherAddress, PersonName
+from juki.domain.values import OtherAddress, PersonName
 from pydantic import BaseModel, ValidationError
 
 

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from juki.domain import relationships
-from juki.domain.records import (
+from juki.domain.values import (
     Address,
     Day,
     Frozen,

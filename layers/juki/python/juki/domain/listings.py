@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from juki.domain.records import HouseholdRecord, HouseholdStatus, PersonRecord, ResidentStatus
+from juki.domain.records import HouseholdRecord, PersonRecord
+from juki.domain.values import HouseholdStatus, ResidentStatus
 
 UNCONFIRMED_MOVE_OUT = "UNCONFIRMED_MOVE_OUT"  # 転入通知が届いていない転出
 HEADLESS_HOUSEHOLD = "HEADLESS_HOUSEHOLD"  # 世帯主のいない世帯

@@ -14,7 +14,8 @@ from pydantic import Field
 
 from juki.domain.commands import MovementCommand
 from juki.domain.errors import Issue
-from juki.domain.records import Frozen, HouseholdRecord, MovementKind, PersonRecord
+from juki.domain.records import HouseholdRecord, PersonRecord
+from juki.domain.values import Frozen, MovementKind
 
 
 class MovementStatus(StrEnum):

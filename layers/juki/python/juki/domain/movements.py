@@ -36,19 +36,10 @@ from juki.domain.commands import (
 from juki.domain.errors import Conflict, Forbidden, Issue, RuleViolation
 from juki.domain.kana import exact_key, match_key
 from juki.domain.model import CommitPlan, Movement, MovementResult, MovementStatus
-from juki.domain.records import (
-    HouseholdRecord,
-    HouseholdStatus,
-    MoveOutDetails,
-    PersonName,
-    PersonRecord,
-    Removal,
-    RemovalReason,
-    ResidentStatus,
-    Sex,
-)
+from juki.domain.records import HouseholdRecord, MoveOutDetails, PersonRecord, Removal
 from juki.domain.relationships import HEAD
 from juki.domain.staff import Actor, Permission
+from juki.domain.values import HouseholdStatus, PersonName, RemovalReason, ResidentStatus, Sex
 
 LATE_NOTICE_DAYS = 14
 LATE_DEATH_NOTICE_DAYS = 7

@@ -19,7 +19,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, 
 
 from juki.domain.dates import PartialDate
 from juki.domain.kana import KATAKANA_NAME, match_key, to_katakana
-from juki.domain.records import Day, Frozen, OtherAddress, PersonName, ShortText
+from juki.domain.values import Day, Frozen, OtherAddress, PersonName, ShortText
 
 KOSEKI_NONE = "なし"  # 本籍・筆頭者 「なし」
 KOSEKI_UNKNOWN = "不明"  # 本籍・筆頭者 「不明」

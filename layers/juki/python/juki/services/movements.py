@@ -17,8 +17,9 @@ from juki.domain.listings import DRAFTS
 from juki.domain.model import CommitPlan, Movement, MovementStatus
 from juki.domain.movements import LedgerView
 from juki.domain.oplog import OperationLogEntry, Outcome, entry_for
-from juki.domain.records import HouseholdRecord, MovementKind, PersonRecord
+from juki.domain.records import HouseholdRecord, PersonRecord
 from juki.domain.staff import Actor, Permission, SystemActor
+from juki.domain.values import MovementKind
 from juki.services.access import require
 from juki.services.ports import Clock, ExecutionOutcome, IdSource, LedgerStore, OperationLog, Workflow
 
