@@ -10,6 +10,7 @@ import pytest
 from juki.adapters.stepfunctions import StepFunctionsWorkflow
 from juki.bootstrap import Services
 from juki.domain import movements as rules
+from juki.domain.commands import MovementCommand
 from juki.domain.model import MovementStatus
 from juki.domain.movements import LedgerView
 from juki.domain.oplog import entry_for
@@ -18,8 +19,10 @@ from juki.services.movements import CommitRefused
 from juki_fn.movement_tasks import commit_handler
 from juki_local.lambda_context import new_context
 from juki_local.system import LocalSystem
+from pydantic import TypeAdapter
 from test_ledger_store import items, oplog_for_movement, unique_move_in
 
+commands: TypeAdapter[MovementCommand] = TypeAdapter(MovementCommand)
 CLERK = Actor("S1001", frozenset({Role.CLERK}), "葵区役所", "T1", "caller", "r1")
 APPROVER = Actor("S2001", frozenset({Role.APPROVER}), "葵区役所", "T2", "caller", "r2")
 
@@ -163,3 +166,52 @@ def test_a_stopped_execution_is_resumed_under_a_new_name(
         f"{draft.movement_id}-stopped0approval",
         f"{draft.movement_id}-stopped0approval-2",
     ]
+
+
+def test_parallel_approvals_on_one_household_all_commit_without_a_lost_update(services: Services) -> None:
+    """Five births into one household approved at once: each commit is conditional on the household
+    version it read, losers retry with the household as it is then, and in the end every child is
+    a member and the household's versions run without a gap."""
+    parents = services.movements.enter(unique_move_in(2), CLERK)
+    home = services.movements.approve(parents.movement_id, APPROVER, 20).movement.result
+    assert home is not None
+    (household_id,) = home.household_ids
+    births = [
+        services.movements.enter(
+            commands.validate_python(
+                {
+                    "kind": "birth",
+                    "effective_date": parents.command.effective_date.isoformat(),
+                    "notified_date": parents.command.notified_date.isoformat(),
+                    "household_id": household_id,
+                    "sex": "female",
+                    "relationship": "子",
+                    "name": {
+                        "family_name": "試験",
+                        "given_name": f"{i}子",
+                        "family_name_kana": "シケン",
+                        "given_name_kana": "アイウエオ"[i] + "コ",
+                    },
+                }
+            ),  # fmt: skip
+            CLERK,
+        )
+        for i in range(5)
+    ]
+    statuses: list[str] = []
+    threads = [
+        threading.Thread(
+            target=lambda m=m: statuses.append(
+                services.movements.approve(m.movement_id, APPROVER, 90).movement.status
+            )
+        )
+        for m in births
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == ["final"] * 5
+    history = services.store.household_history(household_id)
+    assert [h.version for h in history] == list(range(1, 7))
+    assert len(history[-1].member_ids) == 2 + 5
