@@ -11,7 +11,7 @@ from juki.adapters.stepfunctions import StepFunctionsWorkflow
 from juki.bootstrap import Services
 from juki.domain import movements as rules
 from juki.domain.commands import MovementCommand
-from juki.domain.model import MovementStatus
+from juki.domain.model import Movement, MovementStatus
 from juki.domain.movements import LedgerView
 from juki.domain.oplog import entry_for
 from juki.domain.staff import Actor, Role
@@ -168,6 +168,22 @@ def test_a_stopped_execution_is_resumed_under_a_new_name(
     ]
 
 
+def birth(household_id: str, parents: Movement, index: int) -> MovementCommand:
+    name = {"family_name": "試験", "given_name": f"{index}子", "family_name_kana": "シケン",
+            "given_name_kana": "アイウエオ"[index] + "コ"}  # fmt: skip
+    return commands.validate_python(
+        {
+            "kind": "birth",
+            "effective_date": parents.command.effective_date.isoformat(),
+            "notified_date": parents.command.notified_date.isoformat(),
+            "household_id": household_id,
+            "sex": "female",
+            "relationship": "子",
+            "name": name,
+        }  # fmt: skip
+    )
+
+
 def test_parallel_approvals_on_one_household_all_commit_without_a_lost_update(services: Services) -> None:
     """Five births into one household approved at once: each commit is conditional on the household
     version it read, losers retry with the household as it is then, and in the end every child is
@@ -176,28 +192,7 @@ def test_parallel_approvals_on_one_household_all_commit_without_a_lost_update(se
     home = services.movements.approve(parents.movement_id, APPROVER, 20).movement.result
     assert home is not None
     (household_id,) = home.household_ids
-    births = [
-        services.movements.enter(
-            commands.validate_python(
-                {
-                    "kind": "birth",
-                    "effective_date": parents.command.effective_date.isoformat(),
-                    "notified_date": parents.command.notified_date.isoformat(),
-                    "household_id": household_id,
-                    "sex": "female",
-                    "relationship": "子",
-                    "name": {
-                        "family_name": "試験",
-                        "given_name": f"{i}子",
-                        "family_name_kana": "シケン",
-                        "given_name_kana": "アイウエオ"[i] + "コ",
-                    },
-                }
-            ),  # fmt: skip
-            CLERK,
-        )
-        for i in range(5)
-    ]
+    births = [services.movements.enter(birth(household_id, parents, i), CLERK) for i in range(5)]
     statuses: list[str] = []
     threads = [
         threading.Thread(
