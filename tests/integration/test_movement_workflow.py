@@ -180,7 +180,7 @@ def birth(household_id: str, parents: Movement, index: int) -> MovementCommand:
             "sex": "female",
             "relationship": "子",
             "name": name,
-        }  # fmt: skip
+        }
     )
 
 
