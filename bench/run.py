@@ -66,7 +66,14 @@ def move_in_body(index: int) -> dict[str, Any]:
         "family_name_kana": f"ケイ{kana}",
         "given_name_kana": "タロウ",
     }
-    member = {"name": name, "birth_date": "1980-04-01", "sex": "male", "relationship": "世帯主"}
+    koseki = {"domicile": "静岡県静岡市葵区追手町5番地", "head": "計測太郎"}
+    member = {
+        "name": name,
+        "birth_date": "1980-04-01",
+        "sex": "male",
+        "relationship": "世帯主",
+        "koseki": koseki,
+    }
     spouse = copy.deepcopy(member) | {"birth_date": "1982-05-03", "sex": "female", "relationship": "妻"}
     child = copy.deepcopy(member) | {"birth_date": "2015-06-10", "relationship": "子"}
     return {

@@ -10,11 +10,12 @@ from itertools import islice
 from juki.adapters.dynamodb import DynamoLedgerStore
 from juki.adapters.system import SystemClock, UuidSource
 from juki.domain.oplog import entry_for
+from juki.domain.record_items import KosekiDomicile
 from juki.domain.records import HouseholdRecord, PersonRecord
 from juki.domain.staff import SystemActor
 from juki.domain.values import Address, MovementKind, OtherAddress, PersonName, ResidentStatus
 
-from juki_local.demo_data import DemoHousehold
+from juki_local.demo_data import DemoHousehold, DemoPerson
 
 BATCH_HOUSEHOLDS = 200
 IMPORT_PREVIOUS_ADDRESS = OtherAddress(street="移行前の記録による")
@@ -38,6 +39,7 @@ def _records(
         lot=demo.lot,
         katagaki=demo.katagaki,
     )
+    head = household.members[0]
     persons = [
         PersonRecord(
             person_id=person_id,
@@ -52,6 +54,7 @@ def _records(
             birth_date=member.birth_date,
             sex=member.sex,
             relationship=member.relationship,
+            koseki=_koseki(household, member if member.family_name != head.family_name else head),
             address=address,
             previous_address=IMPORT_PREVIOUS_ADDRESS,
             resident_since=max(household.resident_since, member.birth_date),
@@ -76,6 +79,16 @@ def _records(
         recorded_at=now,
     )
     return persons, record
+
+
+def _koseki(household: DemoHousehold, koseki_head: DemoPerson) -> KosekiDomicile:
+    """Demo residents are registered where they live, under the household head's family (or
+    their own, for a 同居人 of another family)."""
+    lot = household.address.lot.split("番")[0]
+    return KosekiDomicile(
+        domicile=f"静岡県静岡市{household.address.ward}{household.address.town}{lot}番地",
+        head=f"{koseki_head.family_name}{koseki_head.given_name}",
+    )
 
 
 def load(store: DynamoLedgerStore, households: Iterable[DemoHousehold]) -> tuple[int, int]:

@@ -20,6 +20,7 @@ NEW_ADDRESS = {
     "lot": "1番1号",
     "katagaki": "呉服町テラス305",
 }
+KOSEKI = {"domicile": "静岡県静岡市清水区辻一丁目3番地", "head": "清水一郎"}
 ELSEWHERE = {"prefecture": "愛知県", "municipality": "名古屋市中区", "street": "三の丸三丁目1番1号"}
 
 
@@ -59,17 +60,17 @@ def test_a_familys_life(api: ApiClient) -> None:
         "kind": "move_in", "effective_date": day(0), "notified_date": day(3), "address": ADDRESS,
         "previous_address": ELSEWHERE,
         "members": [
-            {"name": name("一郎", "イチロウ"), "birth_date": "1970-05-05", "sex": "male", "relationship": "世帯主"},
-            {"name": name("幸子", "サチコ"), "birth_date": "1972-08-08", "sex": "female", "relationship": "妻"},
-            {"name": name("健太", "ケンタ"), "birth_date": "1998-04-01", "sex": "male", "relationship": "子"},
-            {"name": name("美咲", "ミサキ"), "birth_date": "2004-10-10", "sex": "female", "relationship": "子"},
+            {"name": name("一郎", "イチロウ"), "birth_date": "1970-05-05", "sex": "male", "relationship": "世帯主", "koseki": KOSEKI},
+            {"name": name("幸子", "サチコ"), "birth_date": "1972-08-08", "sex": "female", "relationship": "妻", "koseki": KOSEKI},
+            {"name": name("健太", "ケンタ"), "birth_date": "1998-04-01", "sex": "male", "relationship": "子", "koseki": KOSEKI},
+            {"name": name("美咲", "ミサキ"), "birth_date": "2004-10-10", "sex": "female", "relationship": "子", "koseki": KOSEKI},
         ],
     })  # fmt: skip
     (home,) = moved_in["result"]["household_ids"]
     father, mother, son, daughter = moved_in["result"]["person_ids"]
 
     born = final(api, {"kind": "birth", "effective_date": day(20), "notified_date": day(25), "household_id": home,
-                       "name": name("陽菜", "ヒナ"), "sex": "female", "relationship": "子"})  # fmt: skip
+                       "name": name("陽菜", "ヒナ"), "sex": "female", "relationship": "子", "koseki": KOSEKI})  # fmt: skip
     baby = next(p for p in born["result"]["person_ids"])
 
     split = final(api, {"kind": "in_city_move", "effective_date": day(40), "notified_date": day(41),

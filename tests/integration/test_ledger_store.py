@@ -42,6 +42,7 @@ def unique_move_in(members: int = 2) -> MoveIn:
             "birth_date": date(1980 + i, 1, 1).isoformat(),
             "sex": "male",
             "relationship": "世帯主" if i == 0 else "子",
+            "koseki": {"domicile": "静岡県静岡市葵区追手町5番地", "head": "試験太郎"},
         }
         for i in range(members)
     ]

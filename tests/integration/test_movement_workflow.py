@@ -179,6 +179,7 @@ def birth(household_id: str, parents: Movement, index: int) -> MovementCommand:
             "household_id": household_id,
             "sex": "female",
             "relationship": "子",
+            "koseki": {"domicile": "静岡県静岡市葵区追手町5番地", "head": "試験太郎"},
             "name": name,
         }
     )

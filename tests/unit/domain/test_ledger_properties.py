@@ -32,6 +32,7 @@ ADDRESSES = [
     {"postal_code": "420-0853", "ward": "葵区", "town": "追手町", "lot": f"{n}番1号"} for n in range(1, 6)
 ]
 
+KOSEKI = {"domicile": "静岡県静岡市葵区追手町5番地", "head": "試験一郎"}
 Record = PersonRecord | HouseholdRecord
 versions_of: TypeAdapter[Any] = TypeAdapter(list[PersonRecord])
 
@@ -93,7 +94,7 @@ class Ledger(RuleBasedStateMachine):
             {"name": {"family_name": "試験", "given_name": f"{i}号", "family_name_kana": kana,
                       "given_name_kana": KANA[i] + "ロウ"},
              "birth_date": (date(1950, 1, 1) + timedelta(days=3000 * i + len(kana))).isoformat(),
-             "sex": "male", "relationship": "世帯主" if i == 0 else "子"}
+             "sex": "male", "relationship": "世帯主" if i == 0 else "子", "koseki": KOSEKI}
             for i in range(size)
         ]  # fmt: skip
         self.run({"kind": "move_in", "effective_date": day.isoformat(), "notified_date": day.isoformat(),
@@ -106,7 +107,7 @@ class Ledger(RuleBasedStateMachine):
         day = self.advance(days)
         home = data.draw(st.sampled_from(self.active()))
         self.run({"kind": "birth", "effective_date": day.isoformat(), "notified_date": day.isoformat(),
-                  "household_id": home.household_id, "sex": "female", "relationship": "子",
+                  "household_id": home.household_id, "sex": "female", "relationship": "子", "koseki": KOSEKI,
                   "name": {"family_name": "試験", "given_name": "花", "family_name_kana": "シケン",
                            "given_name_kana": data.draw(st.text(KANA, min_size=2, max_size=3))}}, day)  # fmt: skip
 

@@ -33,6 +33,7 @@ from pydantic import ValidationError
 
 ADDRESS_JSON = ADDRESS.model_dump(mode="json")
 NEW_ADDRESS_JSON = NEW_ADDRESS.model_dump(mode="json")
+KOSEKI = {"domicile": "静岡県静岡市葵区追手町5番地", "head": "静岡太郎"}
 PREVIOUS = {"prefecture": "東京都", "municipality": "千代田区", "street": "霞が関二丁目1番2号"}
 
 
@@ -49,6 +50,7 @@ def member(
         "birth_date": birth,
         "sex": extra.pop("sex", "male"),
         "relationship": extra.pop("relationship", "世帯主"),
+        "koseki": KOSEKI,
         **extra,
     }
 
@@ -303,7 +305,7 @@ def test_a_move_in_notice_confirms_without_overwriting_the_plan() -> None:
 def test_a_birth_joins_the_household() -> None:
     body = dated("birth", effective_date="2026-11-20", household_id=HOUSEHOLD,
                  name={"family_name": "駿府", "given_name": "亀姫", "family_name_kana": "スンプ", "given_name_kana": "カメヒメ"},
-                 sex="female", relationship="子")  # fmt: skip
+                 sex="female", relationship="子", koseki=KOSEKI)  # fmt: skip
     result = plan(body, new_persons=1)
     (baby,) = result.new_identities
     assert (baby.birth_date, baby.address, baby.household_id) == (date(2026, 11, 20), ADDRESS, HOUSEHOLD)

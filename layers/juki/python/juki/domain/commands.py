@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from juki.domain import relationships
+from juki.domain.record_items import ForeignResident, KosekiDomicile, NameDetails
 from juki.domain.values import (
     Address,
     Day,
@@ -51,6 +52,9 @@ class NewPerson(Frozen):
     birth_date: Day = Field(description="生年月日 (西暦 YYYY-MM-DD)")
     sex: Sex = Field(description="性別")
     relationship: Relationship
+    koseki: KosekiDomicile | None = Field(default=None, description="本籍・筆頭者 (日本人住民は必須)")
+    foreign_resident: ForeignResident | None = Field(default=None, description="外国人住民の記載事項")
+    name_details: NameDetails | None = Field(default=None, description="英字氏名・通称・旧氏")
     previous_person_id: RecordId | None = Field(
         default=None, description="再転入: 以前の除票の宛名番号 (同じ宛名番号で記載する)"
     )
@@ -158,16 +162,23 @@ class Birth(Dated):
     name: PersonName = Field(description="氏名")
     sex: Sex = Field(description="性別")
     relationship: Relationship
+    koseki: KosekiDomicile | None = Field(default=None, description="本籍・筆頭者 (日本人は必須)")
+    foreign_resident: ForeignResident | None = Field(
+        default=None, description="外国人住民の記載事項 (出生による経過滞在者)"
+    )
 
     _check_relationship = field_validator("relationship")(_relationship)
 
 
 class Death(Dated):
-    """死亡・失踪: the person's record is removed (effective date: the date of death)."""
+    """死亡・失踪・職権消除: the person's record is removed (effective date: the date it happened)."""
 
-    kind: Literal[MovementKind.DEATH] = Field(description="異動の種類 (death = 死亡・失踪)")
-    cause: Literal["death", "missing"] = Field(default="death", description="death=死亡, missing=失踪宣告")
-    person_id: RecordId = Field(description="亡くなった人")
+    kind: Literal[MovementKind.DEATH] = Field(description="異動の種類 (death = 死亡・失踪・職権消除)")
+    cause: Literal["death", "missing", "ex_officio"] = Field(
+        default="death",
+        description="death=死亡, missing=失踪宣告, ex_officio=職権消除 (居住の実態がない など)",
+    )
+    person_id: RecordId = Field(description="消除する人")
 
 
 class HeadChange(Dated):
@@ -195,6 +206,56 @@ class HouseholdSplit(Dated):
     )
 
     _check_relationships = field_validator("relationships")(_relationships)
+
+
+class HouseholdMerge(Dated):
+    """世帯合併: every member of one household joins another at the same address; the first ends."""
+
+    kind: Literal[MovementKind.HOUSEHOLD_MERGE] = Field(description="異動の種類 (household_merge = 世帯合併)")
+    from_household_id: RecordId = Field(description="合併される世帯 (消滅する)")
+    into_household_id: RecordId = Field(description="合併先の世帯")
+    relationships: dict[RecordId, Relationship] = Field(description="合併される世帯の全員の、合併先での続柄")
+
+    _check_relationships = field_validator("relationships")(_relationships)
+
+
+class HouseholdChange(Dated):
+    """世帯変更: some members move to another existing household at the same address."""
+
+    kind: Literal[MovementKind.HOUSEHOLD_CHANGE] = Field(
+        description="異動の種類 (household_change = 世帯変更)"
+    )
+    person_ids: list[RecordId] = Field(
+        min_length=1, max_length=MAX_MEMBERS_PER_MOVEMENT, description="移る人"
+    )
+    into_household_id: RecordId = Field(description="移る先の世帯")
+    relationships: dict[RecordId, Relationship] = Field(description="移る先での続柄")
+
+    _check_relationships = field_validator("relationships")(_relationships)
+
+
+class NameDetailsChange(Dated):
+    """通称・旧氏・英字氏名の記載・変更・削除: the name items beyond 氏名 are restated as a whole."""
+
+    kind: Literal[MovementKind.NAME_DETAILS_CHANGE] = Field(description="異動の種類 (通称・旧氏などの変更)")
+    person_id: RecordId = Field(description="対象の人")
+    name_details: NameDetails = Field(description="変更後の英字氏名・通称・旧氏 (削除は項目を省く)")
+
+
+class ForeignResidentChange(Dated):
+    """外国人住民の記載事項の変更 (在留資格・期間・カード; 法務省通知), 帰化・国籍取得 (日本人住民に),
+    国籍喪失 (外国人住民に)."""
+
+    kind: Literal[MovementKind.FOREIGN_RESIDENT_CHANGE] = Field(
+        description="異動の種類 (外国人住民に関する異動)"
+    )
+    person_id: RecordId = Field(description="対象の人")
+    reason: Literal["status_change", "naturalization", "nationality_acquisition", "nationality_loss"] = Field(
+        description="status_change=在留資格等の変更, naturalization=帰化, nationality_acquisition=国籍取得, "
+        "nationality_loss=国籍喪失"
+    )
+    foreign_resident: ForeignResident | None = Field(default=None, description="変更後の外国人住民の記載事項")
+    koseki: KosekiDomicile | None = Field(default=None, description="帰化・国籍取得の本籍・筆頭者")
 
 
 class PersonChanges(Frozen):
@@ -238,6 +299,10 @@ MovementCommand = Annotated[
     | Death
     | HeadChange
     | HouseholdSplit
+    | HouseholdMerge
+    | HouseholdChange
+    | NameDetailsChange
+    | ForeignResidentChange
     | Correction
     | Cancellation,
     Field(discriminator="kind"),

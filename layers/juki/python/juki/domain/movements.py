@@ -22,13 +22,17 @@ from juki.domain.commands import (
     Cancellation,
     Correction,
     Death,
+    ForeignResidentChange,
     HeadChange,
+    HouseholdChange,
+    HouseholdMerge,
     HouseholdSplit,
     InCityMove,
     MoveIn,
     MovementCommand,
     MoveOut,
     MoveOutConfirmation,
+    NameDetailsChange,
     NewHousehold,
     NewPerson,
     SameHousehold,
@@ -165,10 +169,12 @@ def references(command: MovementCommand) -> References:  # noqa: PLR0911 - one a
             return References(frozenset(command.person_ids), frozenset(joined))
         case MoveOut():
             return References(frozenset(command.person_ids))
-        case MoveOutConfirmation() | Death():
+        case MoveOutConfirmation() | Death() | Correction() | NameDetailsChange() | ForeignResidentChange():
             return References(frozenset({command.person_id}))
-        case Correction():
-            return References(frozenset({command.person_id}))
+        case HouseholdMerge():
+            return References(household_ids=frozenset({command.from_household_id, command.into_household_id}))
+        case HouseholdChange():
+            return References(frozenset(command.person_ids), frozenset({command.into_household_id}))
         case Birth() | HeadChange() | HouseholdSplit():
             return References(household_ids=frozenset({command.household_id}))
         case Cancellation():
@@ -276,6 +282,20 @@ class _Checks:
             return household
         return None
 
+    def japanese_or_foreign(self, koseki: bool, foreign: bool, field_name: str) -> None:
+        """A Japanese resident has a 本籍 (never blank: 「なし」 or 「不明」 when so); a foreign
+        resident has the foreign-resident items instead. Exactly one of the two."""
+        if koseki == foreign:
+            self.error(
+                "KOSEKI_OR_FOREIGN_REQUIRED",
+                "日本人住民は本籍・筆頭者を、外国人住民は外国人住民の記載事項を、どちらか一方だけ指定してください",
+                field_name,
+            )
+
+    def same_address(self, first: HouseholdRecord, second: HouseholdRecord, field_name: str) -> None:
+        if first.address != second.address:
+            self.error("ADDRESS_MISMATCH", "世帯の住所が違います (住所が変わる場合は転居です)", field_name)
+
     def not_before_history(self, effective: date, records: Iterable[PersonRecord | HouseholdRecord]) -> None:
         """A movement may not take effect before the newest version of what it touches."""
         if any(effective < record.effective_date for record in records):
@@ -328,6 +348,9 @@ def _check_move_in(command: MoveIn, c: _Checks) -> None:
         if key in seen:
             c.error("DUPLICATE_MEMBER", f"{seen[key] + 1}人目と同じ人が重複しています", f"members[{index}]")
         seen.setdefault(key, index)
+        c.japanese_or_foreign(
+            member.koseki is not None, member.foreign_resident is not None, f"members[{index}]"
+        )
         if member.previous_person_id:
             _check_returning(member, f"members[{index}]", command.effective_date, c)
 
@@ -422,6 +445,7 @@ def _check_birth(command: Birth, c: _Checks) -> None:
         c.not_before_history(command.effective_date, [household])
     if command.relationship == HEAD and household and household.head_person_id:
         c.error("HEAD_DUPLICATED", "世帯にはすでに世帯主がいます", "relationship")
+    c.japanese_or_foreign(command.koseki is not None, command.foreign_resident is not None, "koseki")
 
 
 def _check_death(command: Death, c: _Checks) -> None:
@@ -457,6 +481,66 @@ def _check_split(command: HouseholdSplit, c: _Checks) -> None:
     if command.new_head_person_id not in command.person_ids:
         c.error("HEAD_NOT_MOVING", "新しい世帯の世帯主は分かれる人から選んでください", "new_head_person_id")
     c.relationships(command.relationships, command.person_ids, command.new_head_person_id)
+
+
+def _check_merge(command: HouseholdMerge, c: _Checks) -> None:
+    c.dates(command.effective_date, command.notified_date)
+    source = c.household(command.from_household_id, "from_household_id")
+    target = c.household(command.into_household_id, "into_household_id")
+    if command.from_household_id == command.into_household_id:
+        c.error("SAME_HOUSEHOLD", "同じ世帯どうしは合併できません", "into_household_id")
+    if source is None or target is None:
+        return
+    c.not_before_history(command.effective_date, [source, target])
+    c.same_address(source, target, "into_household_id")
+    c.relationships(command.relationships, source.member_ids, None)
+
+
+def _check_household_change(command: HouseholdChange, c: _Checks) -> None:
+    c.dates(command.effective_date, command.notified_date)
+    movers = [p for i, pid in enumerate(command.person_ids) if (p := c.resident(pid, f"person_ids[{i}]"))]
+    target = c.household(command.into_household_id, "into_household_id")
+    if target is None or len(movers) != len(command.person_ids):
+        return
+    sources = {p.household_id for p in movers}
+    if command.into_household_id in sources:
+        c.error("SAME_HOUSEHOLD", "今の世帯と同じです", "into_household_id")
+    if len(sources) != 1:
+        c.error("MIXED_HOUSEHOLDS", "移る人は同じ世帯から選んでください", "person_ids")
+        return
+    (source_id,) = sources
+    source = c.view.households[source_id]
+    c.not_before_history(command.effective_date, [*movers, source, target])
+    c.same_address(source, target, "into_household_id")
+    c.relationships(command.relationships, command.person_ids, None)
+
+
+def _check_name_details(command: NameDetailsChange, c: _Checks) -> None:
+    c.dates(command.effective_date, command.notified_date)
+    person = c.resident(command.person_id, "person_id")
+    if person:
+        c.not_before_history(command.effective_date, [person])
+        if person.name_details == command.name_details:
+            c.error("NOTHING_CHANGES", "今の記録と同じです", "name_details")
+
+
+def _check_foreign_resident(command: ForeignResidentChange, c: _Checks) -> None:
+    c.dates(command.effective_date, command.notified_date)
+    person = c.resident(command.person_id, "person_id")
+    if person is None:
+        return
+    c.not_before_history(command.effective_date, [person])
+    becomes_japanese = command.reason in ("naturalization", "nationality_acquisition")
+    if person.foreign_resident is None and command.reason != "nationality_loss":
+        c.error("NOT_FOREIGN_RESIDENT", "外国人住民ではありません", "person_id")
+    if person.foreign_resident is not None and command.reason == "nationality_loss":
+        c.error("NOT_JAPANESE_RESIDENT", "日本人住民ではありません", "person_id")
+    if becomes_japanese:
+        c.japanese_or_foreign(command.koseki is not None, command.foreign_resident is not None, "koseki")
+    else:
+        c.japanese_or_foreign(
+            command.koseki is not None, command.foreign_resident is not None, "foreign_resident"
+        )
 
 
 def _check_correction(command: Correction, c: _Checks) -> None:
@@ -504,6 +588,10 @@ _CHECKS: dict[type, Callable[[Any, _Checks], None]] = {
     Death: _check_death,
     HeadChange: _check_head_change,
     HouseholdSplit: _check_split,
+    HouseholdMerge: _check_merge,
+    HouseholdChange: _check_household_change,
+    NameDetailsChange: _check_name_details,
+    ForeignResidentChange: _check_foreign_resident,
     Correction: _check_correction,
     Cancellation: _check_cancellation,
 }
@@ -621,7 +709,9 @@ def _plan_move_in(command: MoveIn, p: _Plan) -> None:
             "status": ResidentStatus.RESIDENT,
             "removal": None,
             "move_out": None,
-        }
+            "koseki": member.koseki,
+            "foreign_resident": member.foreign_resident,
+        } | ({"name_details": member.name_details} if member.name_details else {})
         if member.previous_person_id:
             person = p.change_person(
                 member.previous_person_id, command.effective_date, command.notified_date, **fields
@@ -703,6 +793,7 @@ def _plan_birth(command: Birth, p: _Plan) -> None:
         birth_date=command.effective_date, sex=command.sex, relationship=command.relationship,
         address=household.address, resident_since=command.effective_date,
         address_since=command.effective_date, status=ResidentStatus.RESIDENT, movement_kind=p.movement.kind,
+        koseki=command.koseki, foreign_resident=command.foreign_resident,
         **p.stamp(command.effective_date, command.notified_date),
     )  # fmt: skip
     p.persons[child.person_id] = child
@@ -715,7 +806,11 @@ def _plan_birth(command: Birth, p: _Plan) -> None:
 
 
 def _plan_death(command: Death, p: _Plan) -> None:
-    reason = RemovalReason.DEATH if command.cause == "death" else RemovalReason.MISSING
+    reason = {
+        "death": RemovalReason.DEATH,
+        "missing": RemovalReason.MISSING,
+        "ex_officio": RemovalReason.EX_OFFICIO,
+    }[command.cause]
     p.change_person(
         command.person_id, command.effective_date, command.notified_date, status=ResidentStatus.REMOVED,
         removal=Removal(reason=reason, removed_on=command.effective_date),
@@ -741,6 +836,50 @@ def _plan_split(command: HouseholdSplit, p: _Plan) -> None:
     for pid in command.person_ids:
         relationship = HEAD if pid == command.new_head_person_id else command.relationships[pid]
         p.change_person(pid, eff, notified, household_id=household_id, relationship=relationship)
+
+
+def _plan_merge(command: HouseholdMerge, p: _Plan) -> None:
+    eff, notified = command.effective_date, command.notified_date
+    incoming = list(p.household(command.from_household_id).member_ids)
+    p.change_household(command.from_household_id, eff, member_ids=[])
+    target = p.household(command.into_household_id)
+    p.change_household(command.into_household_id, eff, member_ids=[*target.member_ids, *incoming])
+    for pid in incoming:
+        p.change_person(
+            pid,
+            eff,
+            notified,
+            household_id=command.into_household_id,
+            relationship=command.relationships[pid],
+        )
+
+
+def _plan_household_change(command: HouseholdChange, p: _Plan) -> None:
+    eff, notified = command.effective_date, command.notified_date
+    p.leave(command.person_ids, eff)
+    target = p.household(command.into_household_id)
+    p.change_household(command.into_household_id, eff, member_ids=[*target.member_ids, *command.person_ids])
+    for pid in command.person_ids:
+        p.change_person(
+            pid,
+            eff,
+            notified,
+            household_id=command.into_household_id,
+            relationship=command.relationships[pid],
+        )
+
+
+def _plan_name_details(command: NameDetailsChange, p: _Plan) -> None:
+    p.change_person(
+        command.person_id, command.effective_date, command.notified_date, name_details=command.name_details
+    )
+
+
+def _plan_foreign_resident(command: ForeignResidentChange, p: _Plan) -> None:
+    p.change_person(
+        command.person_id, command.effective_date, command.notified_date,
+        foreign_resident=command.foreign_resident, koseki=command.koseki,
+    )  # fmt: skip
 
 
 def _plan_correction(command: Correction, p: _Plan) -> None:
@@ -800,6 +939,10 @@ _PLANS: dict[type, Callable[[Any, _Plan], None]] = {
     Death: _plan_death,
     HeadChange: _plan_head_change,
     HouseholdSplit: _plan_split,
+    HouseholdMerge: _plan_merge,
+    HouseholdChange: _plan_household_change,
+    NameDetailsChange: _plan_name_details,
+    ForeignResidentChange: _plan_foreign_resident,
     Correction: _plan_correction,
     Cancellation: _plan_cancellation,
 }

@@ -70,6 +70,7 @@ class RemovalReason(StrEnum):
     MOVE_OUT = "move_out"  # 転出
     DEATH = "death"  # 死亡
     MISSING = "missing"  # 失踪宣告
+    EX_OFFICIO = "ex_officio"  # 職権消除 (居住の実態がない など)
     CANCELLED = "cancelled"  # 異動の取消しで記載がなかったことになった
 
 
@@ -87,6 +88,10 @@ class MovementKind(StrEnum):
     DEATH = "death"  # 死亡・失踪
     HEAD_CHANGE = "head_change"  # 世帯主変更
     HOUSEHOLD_SPLIT = "household_split"  # 世帯分離
+    HOUSEHOLD_MERGE = "household_merge"  # 世帯合併
+    HOUSEHOLD_CHANGE = "household_change"  # 世帯変更
+    NAME_DETAILS_CHANGE = "name_details_change"  # 通称・旧氏・英字氏名の記載・変更・削除
+    FOREIGN_RESIDENT_CHANGE = "foreign_resident_change"  # 在留資格等の変更・帰化・国籍取得・国籍喪失
     CORRECTION = "correction"  # 職権修正・誤記修正
     CANCELLATION = "cancellation"  # 異動の取消し
     MIGRATION = "migration"  # データ移行 (records brought over from the legacy ledger)
