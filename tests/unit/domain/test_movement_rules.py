@@ -463,3 +463,138 @@ def test_approval_refusals(
 def test_rejection_returns_the_draft_with_a_reason() -> None:
     rejected = rules.reject(draft(), actor("S2001", Role.APPROVER), "続柄の確認が必要", NOW)
     assert (rejected.status, rejected.rejection_reason) == (MovementStatus.REJECTED, "続柄の確認が必要")
+
+
+# -- 世帯合併, 世帯変更, 通称・旧氏, 外国人住民, 職権記載・職権消除 ---------------------------------------
+
+
+def two_households() -> LedgerView:
+    """The 駿府 family and, at the same address, a lodger's household of one."""
+    view = family()
+    lodger = person(
+        "0000000043", "三郎", "サブロウ", "1990-01-01", Sex.MALE, "世帯主", household_id="0000000027"
+    )
+    lodgings = view.households[HOUSEHOLD].model_copy(
+        update={
+            "household_id": "0000000027",
+            "head_person_id": lodger.person_id,
+            "member_ids": [lodger.person_id],
+        }
+    )
+    return LedgerView(persons={**view.persons, lodger.person_id: lodger},
+                      households={**view.households, "0000000027": lodgings})  # fmt: skip
+
+
+def test_household_merge_moves_every_member_and_ends_the_household() -> None:
+    body = dated("household_merge", from_household_id="0000000027", into_household_id=HOUSEHOLD,
+                 relationships={"0000000043": "同居人"})  # fmt: skip
+    view = two_households()
+    assert issues(body, view) == []
+    result = plan(body, view)
+    ended = next(h for h in result.households if h.household_id == "0000000027")
+    joined = next(h for h in result.households if h.household_id == HOUSEHOLD)
+    assert (ended.status, ended.member_ids, ended.head_person_id) == (HouseholdStatus.DISSOLVED, [], None)
+    assert joined.member_ids == [HEAD, WIFE, CHILD, "0000000043"]
+    (lodger,) = result.persons
+    assert (lodger.household_id, lodger.relationship) == (HOUSEHOLD, "同居人")
+
+
+def test_household_change_moves_some_members() -> None:
+    body = dated("household_change", person_ids=[CHILD], into_household_id="0000000027",
+                 relationships={CHILD: "同居人"})  # fmt: skip
+    view = two_households()
+    assert issues(body, view) == []
+    result = plan(body, view)
+    source = next(h for h in result.households if h.household_id == HOUSEHOLD)
+    target = next(h for h in result.households if h.household_id == "0000000027")
+    assert (source.member_ids, target.member_ids) == ([HEAD, WIFE], ["0000000043", CHILD])
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (dated("household_merge", from_household_id=HOUSEHOLD, into_household_id=HOUSEHOLD, relationships={}),
+         ("SAME_HOUSEHOLD", "error", "into_household_id")),
+        (dated("household_change", person_ids=[CHILD], into_household_id=HOUSEHOLD, relationships={CHILD: "子"}),
+         ("SAME_HOUSEHOLD", "error", "into_household_id")),
+        (dated("household_change", person_ids=[CHILD, "0000000043"], into_household_id="0000000027",
+               relationships={CHILD: "子", "0000000043": "同居人"}), ("SAME_HOUSEHOLD", "error", "into_household_id")),
+    ],
+)  # fmt: skip
+def test_household_change_checks(body: dict[str, Any], expected: tuple[str, str, str]) -> None:
+    assert expected in issues(body, two_households())
+
+
+def test_a_household_at_another_address_cannot_be_joined_without_a_move() -> None:
+    view = two_households()
+    elsewhere = view.households["0000000027"].model_copy(update={"address": NEW_ADDRESS})
+    view = LedgerView(persons=view.persons, households={**view.households, "0000000027": elsewhere})
+    body = dated(
+        "household_change",
+        person_ids=[CHILD],
+        into_household_id="0000000027",
+        relationships={CHILD: "同居人"},
+    )
+    assert ("ADDRESS_MISMATCH", "error", "into_household_id") in issues(body, view)
+
+
+def test_former_surname_is_entered_and_removed_as_name_details() -> None:
+    entered = plan(dated("name_details_change", person_id=WIFE,
+                         name_details={"former_surname": "今川", "former_surname_kana": "イマガワ"}))  # fmt: skip
+    (wife,) = entered.persons
+    assert (wife.name_details.former_surname, wife.name, wife.version) == (
+        "今川",
+        family().persons[WIFE].name,
+        2,
+    )
+    removed = rules.plan(movement(dated("name_details_change", person_id=WIFE, name_details={})),
+                         apply(family(), entered), [], [], NOW)  # fmt: skip
+    assert removed.persons[0].name_details.former_surname is None
+
+
+FOREIGN = {"category": "mid_to_long_term", "residence_status_code": "21", "period_of_stay": "3年",
+           "expiry_date": "2029-04-01", "card_number": "AB12345678CD", "nationality_code": "156",
+           "nationality": "中国", "became_foreign_resident_on": "2020-04-01"}  # fmt: skip
+
+
+def test_a_foreign_resident_moves_in_with_the_foreign_resident_items() -> None:
+    body = move_in(members=[{**member(), "koseki": None, "foreign_resident": FOREIGN}])
+    assert issues(body, LedgerView()) == []
+    (newcomer,) = plan(body, LedgerView(), new_persons=1).persons
+    assert newcomer.foreign_resident is not None and newcomer.koseki is None
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({"koseki": None}, ("KOSEKI_OR_FOREIGN_REQUIRED", "error", "members[0]")),
+        ({"foreign_resident": FOREIGN}, ("KOSEKI_OR_FOREIGN_REQUIRED", "error", "members[0]")),
+    ],
+)
+def test_japanese_or_foreign_exactly_one(extra: dict[str, Any], expected: tuple[str, str, str]) -> None:
+    assert expected in issues(move_in(members=[{**member(), **extra}]), LedgerView())
+
+
+def test_naturalisation_replaces_the_foreign_resident_items_with_a_koseki() -> None:
+    view = family()
+    foreigner = view.persons[WIFE].model_copy(
+        update={"foreign_resident": commands.validate_python(
+            move_in(members=[{**member(), "koseki": None, "foreign_resident": FOREIGN}])).members[0].foreign_resident}
+    )  # fmt: skip
+    view = LedgerView(persons={**view.persons, WIFE: foreigner}, households=view.households)
+    body = dated("foreign_resident_change", person_id=WIFE, reason="naturalization", koseki=KOSEKI)
+    assert issues(body, view) == []
+    (wife,) = plan(body, view).persons
+    assert (wife.foreign_resident, wife.koseki is not None) == (None, True)
+    status_change = dated(
+        "foreign_resident_change", person_id=HEAD, reason="status_change", foreign_resident=FOREIGN
+    )
+    assert ("NOT_FOREIGN_RESIDENT", "error", "person_id") in issues(status_change)
+
+
+def test_ex_officio_entry_and_removal() -> None:
+    entry = move_in(move_in_type="ex_officio")
+    assert issues(entry, LedgerView()) == []
+    removal = plan(dated("death", cause="ex_officio", person_id=CHILD, notified_date="2026-11-20"))
+    child = next(p for p in removal.persons if p.person_id == CHILD)
+    assert child.removal is not None and child.removal.reason == RemovalReason.EX_OFFICIO
