@@ -68,7 +68,9 @@ class MoveIn(Dated):
     kind: Literal[MovementKind.MOVE_IN] = Field(description="異動の種類 (move_in = 転入)")
     move_in_type: Literal["domestic", "from_abroad", "unnotified", "ex_officio"] = Field(
         default="domestic",
-        description="domestic=国内転入 (転出証明書), from_abroad=国外転入, unnotified=未届転入, ex_officio=職権記載",
+        description=(
+            "domestic=国内転入 (転出証明書), from_abroad=国外転入, unnotified=未届転入, ex_officio=職権記載"
+        ),
     )
     address: Address = Field(description="転入先の住所")
     previous_address: OtherAddress = Field(description="前住所")
