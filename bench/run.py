@@ -21,12 +21,13 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import requests
+from juki.adapters.system import JST
 from juki_infra.description import describe
 from juki_local.sigv4 import sign_headers
 from juki_local.system import COUNTER_SYSTEM, LocalOptions, LocalSystem
@@ -78,8 +79,8 @@ def move_in_body(index: int) -> dict[str, Any]:
     child = copy.deepcopy(member) | {"birth_date": "2015-06-10", "relationship": "子"}
     return {
         "kind": "move_in",
-        "effective_date": "2026-11-20",
-        "notified_date": "2026-11-25",
+        "effective_date": day(-6),
+        "notified_date": day(-1),
         "address": {"postal_code": "420-0853", "ward": "葵区", "town": "追手町", "lot": "5番1号"},
         "previous_address": {
             "prefecture": "東京都",
@@ -88,6 +89,11 @@ def move_in_body(index: int) -> dict[str, Any]:
         },
         "members": [member, spouse, child],
     }
+
+
+def day(offset: int) -> str:
+    """A date relative to today in Japan, so the movements are never in the future."""
+    return (datetime.now(JST).date() + timedelta(days=offset)).isoformat()
 
 
 def call(system: LocalSystem, method: str, path: str, token: str, body: Any = None) -> dict[str, Any]:
@@ -149,6 +155,53 @@ def move_in_flow(system: LocalSystem) -> tuple[float, float, float, Counter[str]
     )
 
 
+def kind_bodies(household_id: str, person_ids: list[str], address: dict[str, str]) -> list[dict[str, Any]]:
+    """One movement of each kind for one household, in an order the rules allow."""
+    head, spouse, child = person_ids
+    elsewhere = {"prefecture": "東京都", "municipality": "千代田区", "street": "霞が関二丁目1番2号"}
+    koseki = {"domicile": "静岡県静岡市葵区追手町5番地", "head": "計測太郎"}
+    name = {"family_name": "計測", "given_name": "花", "family_name_kana": "ケイ", "given_name_kana": "ハナ"}
+    moved = {**address, "lot": "9番9号"}
+    return [
+        {"kind": "in_city_move", "effective_date": day(-5), "notified_date": day(-5), "person_ids": person_ids,
+         "address": moved, "destination": {"mode": "same_household"}},
+        {"kind": "correction", "basis": "error", "effective_date": day(-4), "notified_date": day(-4),
+         "person_id": child, "changes": {"birth_date": "2015-06-11"}, "reason": "計測"},
+        {"kind": "head_change", "effective_date": day(-3), "notified_date": day(-3), "household_id": household_id,
+         "new_head_person_id": spouse, "relationships": {head: "夫", child: "子"}},
+        {"kind": "move_out", "person_ids": [child], "planned_date": day(-2), "notified_date": day(-2),
+         "destination": elsewhere},
+        {"kind": "move_out_confirmation", "person_id": child, "moved_in_date": day(-2),
+         "destination": elsewhere, "notified_date": day(-1)},
+        {"kind": "birth", "effective_date": day(0), "notified_date": day(0), "household_id": household_id,
+         "name": name, "sex": "female", "relationship": "子", "koseki": koseki},
+        {"kind": "death", "effective_date": day(0), "notified_date": day(0), "person_id": head},
+    ]  # fmt: skip
+
+
+def approve_counted(
+    system: LocalSystem, body: dict[str, Any]
+) -> tuple[dict[str, Any], Counter[str], Counter[str]]:
+    """Enter and approve one movement; the DynamoDB requests of each step."""
+    with counting_requests() as entry:
+        draft = call(system, "POST", "/movements", system.token(CLERK), body)
+    with counting_requests() as approval:
+        final = call(system, "POST", f"/movements/{draft['movement_id']}/approve", system.token(APPROVER))
+    return final, dynamodb_only(entry), dynamodb_only(approval)
+
+
+def per_kind(system: LocalSystem) -> dict[str, tuple[Counter[str], Counter[str]]]:
+    """DynamoDB requests at entry and at approval (through the commit), for one movement of each kind."""
+    first = move_in_body(7777)
+    final, entry, approval = approve_counted(system, first)
+    found = {"move_in": (entry, approval)}
+    result = final["result"]
+    for body in kind_bodies(result["household_ids"][0], result["person_ids"], first["address"]):
+        _, entry, approval = approve_counted(system, body)
+        found[body["kind"]] = (entry, approval)
+    return found
+
+
 def import_seconds(module: str) -> float:
     code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
     samples = [
@@ -166,6 +219,10 @@ def other_services(counts: Counter[str]) -> Counter[str]:
     return Counter({key: n for key, n in counts.items() if not key.startswith("dynamodb:")})
 
 
+def per_one(counts: Counter[str]) -> str:
+    return f"{counts.total()}: " + ", ".join(f"{action} {n}" for action, n in sorted(counts.items()))
+
+
 def per_move_in(counts: Counter[str]) -> str:
     return ", ".join(f"{action} {n / MOVE_INS:g}" for action, n in sorted(counts.items()))
 
@@ -175,6 +232,7 @@ def main() -> None:
     with LocalSystem(LocalOptions(api_port=0, residents=1000)) as system:
         put = plain_put_seconds(system)
         total, entry, approval, entry_counts, approval_counts = move_in_flow(system)
+        kinds = per_kind(system)
     entry_db, approval_db = dynamodb_only(entry_counts), dynamodb_only(approval_counts)
     handlers = sorted({f.handler.rsplit(".", 1)[0] for f in describe("221007").functions})
     boto3_import = import_seconds("boto3")
@@ -206,6 +264,19 @@ def main() -> None:
         "",
         f"Baseline: the median of {PUTS} plain PutItem calls with boto3 on the same emulator "
         f"({put * 1000:.2f} ms here; absolute times are machine-dependent, the ratios are the figures).",
+        "",
+        "## DynamoDB requests per movement kind",
+        "",
+        "One movement of each kind on one household (after a move-in of three), entered over HTTP and"
+        " approved. Reads are GetItem, BatchGetItem and Query; writes are the TransactWriteItems (and"
+        " UpdateItem for id counters). The target is one read round and one transaction.",
+        "",
+        "| kind | at entry | at approval and commit |",
+        "| --- | --- | --- |",
+        *[
+            f"| {kind} | {per_one(entry_db)} | {per_one(commit_db)} |"
+            for kind, (entry_db, commit_db) in kinds.items()
+        ],
         "",
         "## Cold import of each handler module",
         "",
