@@ -598,3 +598,46 @@ def test_ex_officio_entry_and_removal() -> None:
     removal = plan(dated("death", cause="ex_officio", person_id=CHILD, notified_date="2026-11-20"))
     child = next(p for p in removal.persons if p.person_id == CHILD)
     assert child.removal is not None and child.removal.reason == RemovalReason.EX_OFFICIO
+
+
+# -- 住民票コード ------------------------------------------------------------------------------------
+
+BROUGHT_CODE = "12345678903"
+
+
+def test_a_newcomer_brings_a_code_or_takes_one_from_the_pool() -> None:
+    body = move_in(members=[{**member(), "resident_code": "１２３４５６７８９０３"}, member("花子", "ハナコ", "1982-05-03",
+                                                                                      sex="female", relationship="妻")])  # fmt: skip
+    result = plan(body, LedgerView(), new_persons=2)
+    brought, fresh = result.persons
+    assert (brought.resident_code, result.codes_brought) == (BROUGHT_CODE, [brought.person_id])
+    assert (fresh.resident_code, result.code_needed) == (None, [fresh.person_id])
+    coded = rules.with_resident_codes(result, {fresh.person_id: "98765432103"})
+    assert [p.resident_code for p in coded.persons] == [BROUGHT_CODE, "98765432103"]
+    assert [p.resident_code for p in coded.new_identities] == [BROUGHT_CODE, "98765432103"]
+
+
+def test_a_code_with_a_wrong_check_digit_is_refused() -> None:
+    with pytest.raises(ValidationError) as raised:
+        commands.validate_python(move_in(members=[{**member(), "resident_code": "12345678901"}]))
+    assert "検査数字" in str(raised.value)
+
+
+def test_a_code_change_keeps_the_old_code() -> None:
+    view = family()
+    coded = view.persons[CHILD].model_copy(update={"resident_code": BROUGHT_CODE})
+    view = LedgerView(persons={**view.persons, CHILD: coded}, households=view.households)
+    result = plan(dated("resident_code_change", person_id=CHILD), view)
+    (child,) = result.persons
+    assert (child.resident_code, child.previous_resident_codes, result.code_needed) == (
+        None,
+        [BROUGHT_CODE],
+        [CHILD],
+    )
+
+
+def test_a_birth_takes_a_code_from_the_pool() -> None:
+    body = dated("birth", household_id=HOUSEHOLD, sex="male", relationship="子", koseki=KOSEKI,
+                 name={"family_name": "駿府", "given_name": "竹千代", "family_name_kana": "スンプ", "given_name_kana": "タケチヨ"})  # fmt: skip
+    result = plan(body, new_persons=1)
+    assert result.code_needed == [result.new_identities[0].person_id]

@@ -21,6 +21,7 @@ from juki.domain.values import (
     OtherAddress,
     PersonName,
     RecordId,
+    ResidentCode,
     Sex,
     ShortText,
 )
@@ -55,6 +56,9 @@ class NewPerson(Frozen):
     koseki: KosekiDomicile | None = Field(default=None, description="本籍・筆頭者 (日本人住民は必須)")
     foreign_resident: ForeignResident | None = Field(default=None, description="外国人住民の記載事項")
     name_details: NameDetails | None = Field(default=None, description="英字氏名・通称・旧氏")
+    resident_code: ResidentCode | None = Field(
+        default=None, description="住民票コード (転出証明書の記載。なければ本登録で払い出す)"
+    )
     previous_person_id: RecordId | None = Field(
         default=None, description="再転入: 以前の除票の宛名番号 (同じ宛名番号で記載する)"
     )
@@ -260,6 +264,13 @@ class ForeignResidentChange(Dated):
     koseki: KosekiDomicile | None = Field(default=None, description="帰化・国籍取得の本籍・筆頭者")
 
 
+class ResidentCodeChange(Dated):
+    """住民票コードの変更請求: a new code is given from the pool; the old one is kept as 旧住民票コード."""
+
+    kind: Literal[MovementKind.RESIDENT_CODE_CHANGE] = Field(description="異動の種類 (住民票コードの変更)")
+    person_id: RecordId = Field(description="対象の人")
+
+
 class PersonChanges(Frozen):
     name: PersonName | None = Field(default=None, description="正しい氏名")
     birth_date: Day | None = Field(default=None, description="正しい生年月日")
@@ -305,6 +316,7 @@ MovementCommand = Annotated[
     | HouseholdChange
     | NameDetailsChange
     | ForeignResidentChange
+    | ResidentCodeChange
     | Correction
     | Cancellation,
     Field(discriminator="kind"),

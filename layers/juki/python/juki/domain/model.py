@@ -60,3 +60,9 @@ class CommitPlan(Frozen):
     new_identities: list[PersonRecord] = Field(
         default_factory=list, description="people to file under their identity key (new, or renamed)"
     )
+    code_needed: list[str] = Field(
+        default_factory=list, description="person ids that take a 住民票コード from the pool at commit"
+    )
+    codes_brought: list[str] = Field(
+        default_factory=list, description="person ids whose 住民票コード came with them (転出証明書)"
+    )

@@ -35,6 +35,7 @@ from juki.domain.commands import (
     NameDetailsChange,
     NewHousehold,
     NewPerson,
+    ResidentCodeChange,
     SameHousehold,
 )
 from juki.domain.errors import Conflict, Forbidden, Issue, RuleViolation
@@ -169,7 +170,14 @@ def references(command: MovementCommand) -> References:  # noqa: PLR0911 - one a
             return References(frozenset(command.person_ids), frozenset(joined))
         case MoveOut():
             return References(frozenset(command.person_ids))
-        case MoveOutConfirmation() | Death() | Correction() | NameDetailsChange() | ForeignResidentChange():
+        case (
+            MoveOutConfirmation()
+            | Death()
+            | Correction()
+            | NameDetailsChange()
+            | ForeignResidentChange()
+            | ResidentCodeChange()
+        ):
             return References(frozenset({command.person_id}))
         case HouseholdMerge():
             return References(household_ids=frozenset({command.from_household_id, command.into_household_id}))
@@ -543,6 +551,13 @@ def _check_foreign_resident(command: ForeignResidentChange, c: _Checks) -> None:
         )
 
 
+def _check_code_change(command: ResidentCodeChange, c: _Checks) -> None:
+    c.dates(command.effective_date, command.notified_date)
+    person = c.resident(command.person_id, "person_id")
+    if person:
+        c.not_before_history(command.effective_date, [person])
+
+
 def _check_correction(command: Correction, c: _Checks) -> None:
     c.dates(command.effective_date, command.notified_date)
     person = c.view.persons.get(command.person_id)
@@ -592,6 +607,7 @@ _CHECKS: dict[type, Callable[[Any, _Checks], None]] = {
     HouseholdChange: _check_household_change,
     NameDetailsChange: _check_name_details,
     ForeignResidentChange: _check_foreign_resident,
+    ResidentCodeChange: _check_code_change,
     Correction: _check_correction,
     Cancellation: _check_cancellation,
 }
@@ -610,6 +626,8 @@ class _Plan:
     persons: dict[str, PersonRecord] = field(default_factory=dict)
     households: dict[str, HouseholdRecord] = field(default_factory=dict)
     new_identities: list[PersonRecord] = field(default_factory=list)
+    code_needed: list[str] = field(default_factory=list)
+    codes_brought: list[str] = field(default_factory=list)
 
     def person(self, person_id: str) -> PersonRecord:
         return self.persons.get(person_id) or self.view.persons[person_id]
@@ -680,6 +698,8 @@ class _Plan:
             persons=list(self.persons.values()),
             households=list(self.households.values()),
             new_identities=self.new_identities,
+            code_needed=self.code_needed,
+            codes_brought=self.codes_brought,
         )
 
 
@@ -696,22 +716,26 @@ def _plan_move_in(command: MoveIn, p: _Plan) -> None:
     household_id = command.join_household_id or p.new_household_ids[0]
     arriving: list[str] = []
     for member in command.members:
-        fields = {
-            "household_id": household_id,
-            "name": member.name,
-            "birth_date": member.birth_date,
-            "sex": member.sex,
-            "relationship": member.relationship,
-            "address": command.address,
-            "previous_address": command.previous_address,
-            "resident_since": command.effective_date,
-            "address_since": command.effective_date,
-            "status": ResidentStatus.RESIDENT,
-            "removal": None,
-            "move_out": None,
-            "koseki": member.koseki,
-            "foreign_resident": member.foreign_resident,
-        } | ({"name_details": member.name_details} if member.name_details else {})
+        fields = (
+            {
+                "household_id": household_id,
+                "name": member.name,
+                "birth_date": member.birth_date,
+                "sex": member.sex,
+                "relationship": member.relationship,
+                "address": command.address,
+                "previous_address": command.previous_address,
+                "resident_since": command.effective_date,
+                "address_since": command.effective_date,
+                "status": ResidentStatus.RESIDENT,
+                "removal": None,
+                "move_out": None,
+                "koseki": member.koseki,
+                "foreign_resident": member.foreign_resident,
+            }
+            | ({"name_details": member.name_details} if member.name_details else {})
+            | ({"resident_code": member.resident_code} if member.resident_code else {})
+        )
         if member.previous_person_id:
             person = p.change_person(
                 member.previous_person_id, command.effective_date, command.notified_date, **fields
@@ -723,6 +747,7 @@ def _plan_move_in(command: MoveIn, p: _Plan) -> None:
             )  # fmt: skip
             p.persons[person.person_id] = person
             p.new_identities.append(person)
+        (p.codes_brought if person.resident_code else p.code_needed).append(person.person_id)
         arriving.append(person.person_id)
     if command.join_household_id:
         members = [*p.household(household_id).member_ids, *arriving]
@@ -798,6 +823,7 @@ def _plan_birth(command: Birth, p: _Plan) -> None:
     )  # fmt: skip
     p.persons[child.person_id] = child
     p.new_identities.append(child)
+    p.code_needed.append(child.person_id)
     head = child.person_id if command.relationship == HEAD else household.head_person_id
     p.change_household(
         command.household_id, command.effective_date, member_ids=[*household.member_ids, child.person_id],
@@ -882,6 +908,14 @@ def _plan_foreign_resident(command: ForeignResidentChange, p: _Plan) -> None:
     )  # fmt: skip
 
 
+def _plan_code_change(command: ResidentCodeChange, p: _Plan) -> None:
+    person = p.view.persons[command.person_id]
+    previous = [*person.previous_resident_codes, *([person.resident_code] if person.resident_code else [])]
+    p.change_person(command.person_id, command.effective_date, command.notified_date, resident_code=None,
+                    previous_resident_codes=previous)  # fmt: skip
+    p.code_needed.append(command.person_id)
+
+
 def _plan_correction(command: Correction, p: _Plan) -> None:
     person = p.change_person(
         command.person_id, command.effective_date, command.notified_date, **_given(command)
@@ -943,9 +977,30 @@ _PLANS: dict[type, Callable[[Any, _Plan], None]] = {
     HouseholdChange: _plan_household_change,
     NameDetailsChange: _plan_name_details,
     ForeignResidentChange: _plan_foreign_resident,
+    ResidentCodeChange: _plan_code_change,
     Correction: _plan_correction,
     Cancellation: _plan_cancellation,
 }
+
+
+def with_resident_codes(plan: CommitPlan, codes: dict[str, str]) -> CommitPlan:
+    """The plan with the codes taken from the pool written on the people who needed one."""
+    if set(codes) != set(plan.code_needed):
+        raise ValueError("one code for each person who needs one")
+
+    def coded[R: PersonRecord](record: R) -> R:
+        return (
+            record.model_copy(update={"resident_code": codes[record.person_id]})
+            if record.person_id in codes
+            else record
+        )
+
+    return plan.model_copy(
+        update={
+            "persons": [coded(p) for p in plan.persons],
+            "new_identities": [coded(p) for p in plan.new_identities],
+        }
+    )
 
 
 def finalise(movement: Movement, plan: CommitPlan) -> Movement:

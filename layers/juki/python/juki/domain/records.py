@@ -57,6 +57,8 @@ class PersonRecord(Frozen):
     person_id: str = Field(description="宛名番号")
     version: int = Field(ge=1, description="履歴番号")
     household_id: str = Field(description="世帯番号")
+    resident_code: str | None = Field(default=None, description="住民票コード")
+    previous_resident_codes: list[str] = Field(default_factory=list, description="旧住民票コード (古い順)")
     name: PersonName = Field(description="氏名")
     birth_date: date = Field(description="生年月日")
     sex: Sex = Field(description="性別")

@@ -18,6 +18,8 @@ from pydantic import (
     field_validator,
 )
 
+from juki.domain.codes import is_valid_resident_code, normalise_resident_code
+from juki.domain.errors import DomainError
 from juki.domain.kana import KATAKANA_NAME, to_katakana
 
 MEIJI_START = date(1868, 10, 23)  # the ledger's dates are shown in 和暦, which starts here
@@ -30,6 +32,20 @@ OptionalText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80, pattern=r"^[^\x00-\x1f\x7f]+$")
 ]
 RecordId = Annotated[str, StringConstraints(pattern=r"^\d{10}$")]
+
+
+def _resident_code(value: str) -> str:
+    try:
+        code = normalise_resident_code(value)
+    except DomainError as error:
+        raise ValueError(error.message) from None
+    if not is_valid_resident_code(code):
+        raise ValueError("住民票コードの検査数字が一致しません")
+    return code
+
+
+# 住民票コード: 11 digits, the last a check digit (full-width digits and separators accepted).
+ResidentCode = Annotated[str, AfterValidator(_resident_code)]
 
 
 def _iso_date_only(value: object) -> object:
@@ -92,6 +108,7 @@ class MovementKind(StrEnum):
     HOUSEHOLD_CHANGE = "household_change"  # 世帯変更
     NAME_DETAILS_CHANGE = "name_details_change"  # 通称・旧氏・英字氏名の記載・変更・削除
     FOREIGN_RESIDENT_CHANGE = "foreign_resident_change"  # 在留資格等の変更・帰化・国籍取得・国籍喪失
+    RESIDENT_CODE_CHANGE = "resident_code_change"  # 住民票コードの変更請求
     CORRECTION = "correction"  # 職権修正・誤記修正
     CANCELLATION = "cancellation"  # 異動の取消し
     MIGRATION = "migration"  # データ移行 (records brought over from the legacy ledger)
