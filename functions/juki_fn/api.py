@@ -10,7 +10,6 @@ is refused (deny by default).
 
 import json
 import traceback
-from contextvars import ContextVar
 from datetime import date
 from typing import Annotated, Any
 
@@ -25,14 +24,16 @@ from juki.bootstrap import services
 from juki.domain.commands import MovementCommand
 from juki.domain.errors import DomainError, Forbidden, NotFound
 from juki.domain.model import Movement, MovementStatus
-from juki.domain.records import PersonRecord
 from juki.domain.staff import Actor, Permission
 from juki.observability import logger, tracer
-from juki.services.inquiry import HouseholdList, HouseholdView, PersonHistory, PersonList
+from juki.services.inquiry import HouseholdList, HouseholdView, PersonHistory, PersonList, PersonView
 from juki.services.movements import Preview
 from pydantic import BaseModel, Field, StringConstraints
 
+from juki_fn.acting import acting_as, current_actor, done
 from juki_fn.errors import error_body, validation_error_body
+from juki_fn.restrictions_api import ROUTES as RESTRICTION_ROUTES
+from juki_fn.restrictions_api import router as restriction_router
 
 STAFF_TOKEN_HEADER = "X-Juki-Staff-Token"
 JSON = "application/json"
@@ -49,6 +50,7 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], Permission] = {
     ("GET", "/persons/{person_id}/history"): Permission.RESIDENT_READ,
     ("GET", "/lists/unconfirmed-move-outs"): Permission.RESIDENT_READ,
     ("GET", "/lists/headless-households"): Permission.RESIDENT_READ,
+    **RESTRICTION_ROUTES,
 }
 
 app = APIGatewayRestResolver(enable_validation=True)
@@ -73,9 +75,6 @@ def _json(status: int, body: Any) -> Response[str]:
     return Response(status_code=status, content_type=JSON, body=json.dumps(body, ensure_ascii=False))
 
 
-_actor: ContextVar[Actor | None] = ContextVar("actor", default=None)
-
-
 def authorise(router: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
     """May the acting staff member call this route at all? Deny unless the table allows."""
     route = router.context.get("_route")
@@ -88,12 +87,7 @@ def authorise(router: APIGatewayRestResolver, next_middleware: NextMiddleware) -
 
 
 app.use(middlewares=[authorise])
-
-
-def current_actor() -> Actor:
-    actor = _actor.get()
-    assert actor is not None, "set by lambda_handler before any route runs"
-    return actor
+app.include_router(restriction_router)
 
 
 @app.post(
@@ -171,7 +165,7 @@ def get_household(household_id: HouseholdId, as_of: AsOf = None) -> HouseholdVie
 
 @app.get("/persons/<person_id>", summary="住民の照会 (過去の日付も可)", tags=["照会"])
 @tracer.capture_method(capture_response=False, capture_error=False)
-def get_person(person_id: PersonId, as_of: AsOf = None) -> PersonRecord:
+def get_person(person_id: PersonId, as_of: AsOf = None) -> PersonView:
     return services().inquiry.person(person_id, current_actor(), as_of)
 
 
@@ -275,8 +269,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             "isBase64Encoded": False,
         }
     logger.append_keys(staff_id=actor.staff_id, terminal=actor.terminal)
-    token = _actor.set(actor)
+    token = acting_as(actor)
     try:
         return app.resolve(event, context)
     finally:
-        _actor.reset(token)
+        done(token)

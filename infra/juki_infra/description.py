@@ -195,7 +195,15 @@ def describe(municipality_code: str) -> SystemDescription:
                 "ledger",
                 env.ENV_LEDGER_TABLE,
                 key="data",
-                indexes=(IndexSpec("gsi1", "gsi1pk", "gsi1sk"),),
+                indexes=(
+                    IndexSpec("gsi1", "gsi1pk", "gsi1sk"),
+                    # Search (juki.domain.search): set on every person version item, never on CURRENT.
+                    IndexSpec("by_kana", "kana_pk", "kana_sk"),
+                    IndexSpec("by_name", "name_pk", "name_sk"),
+                    IndexSpec("by_birth", "birth_pk", "birth_sk"),
+                    IndexSpec("by_address", "address_pk", "address_sk"),
+                    IndexSpec("by_town_code", "town_code_pk", "town_code_sk"),
+                ),
                 description="住民基本台帳: person and household versions, movements, counters",
             ),
             TableSpec(

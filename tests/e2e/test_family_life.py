@@ -95,17 +95,17 @@ def test_a_familys_life(api: ApiClient) -> None:
                 "destination": {**ELSEWHERE, "street": "栄三丁目1番1号"}, "notified_date": day(90)})  # fmt: skip
     unconfirmed = api.request("GET", "/lists/unconfirmed-move-outs", VIEWER).json()["persons"]
     assert daughter not in [p["person_id"] for p in unconfirmed]
-    moved_out = api.request("GET", f"/persons/{daughter}", VIEWER).json()
+    moved_out = api.request("GET", f"/persons/{daughter}", VIEWER).json()["person"]
     assert moved_out["move_out"]["planned_destination"]["street"] == "三の丸三丁目1番1号"  # kept
     assert moved_out["move_out"]["confirmed_destination"]["street"] == "栄三丁目1番1号"
     assert moved_out["removal"] == {"reason": "move_out", "removed_on": day(78)}  # the earlier date
 
     mistake = final(api, {"kind": "correction", "basis": "error", "effective_date": day(95), "notified_date": day(95),
                           "person_id": baby, "changes": {"sex": "male"}, "reason": "入力誤り"})  # fmt: skip
-    assert api.request("GET", f"/persons/{baby}", VIEWER).json()["sex"] == "male"
+    assert api.request("GET", f"/persons/{baby}", VIEWER).json()["person"]["sex"] == "male"
     final(api, {"kind": "cancellation", "movement_id": mistake["movement_id"], "notified_date": day(96),
                 "reason": "誤った修正の取消し"})  # fmt: skip
-    restored = api.request("GET", f"/persons/{baby}", VIEWER).json()
+    restored = api.request("GET", f"/persons/{baby}", VIEWER).json()["person"]
     assert (restored["sex"], restored["version"]) == ("female", 3)
 
     history = api.request("GET", f"/persons/{baby}/history", VIEWER).json()["versions"]

@@ -80,7 +80,7 @@ def test_move_in_draft_approval_and_read_back(api: ApiClient, local_system: Loca
 
     person = api.request("GET", f"/persons/{person_ids[2]}", VIEWER)
     assert person.status_code == 200
-    assert person.json()["birth_date"] == "2010-03-05"
+    assert person.json()["person"]["birth_date"] == "2010-03-05"
 
     movement = api.request("GET", f"/movements/{draft['movement_id']}", VIEWER)
     assert movement.status_code == 200

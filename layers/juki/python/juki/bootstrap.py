@@ -13,12 +13,16 @@ from functools import cache
 import boto3
 
 from juki.adapters.dynamodb import DynamoLedgerStore
+from juki.adapters.restrictions import DynamoRestrictionStore
+from juki.adapters.search import DynamoSearchIndex
 from juki.adapters.settings import Settings
 from juki.adapters.staff_token import StaffTokenVerifier
 from juki.adapters.stepfunctions import StepFunctionsWorkflow
 from juki.adapters.system import SystemClock, UuidSource
 from juki.services.inquiry import InquiryService
 from juki.services.movements import MovementService
+from juki.services.restrictions import RestrictionService
+from juki.services.search import SearchService
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,8 @@ class Services:
     store: DynamoLedgerStore
     movements: MovementService
     inquiry: InquiryService
+    restrictions: RestrictionService
+    search: SearchService
     tokens: StaffTokenVerifier
 
 
@@ -41,11 +47,23 @@ def build(settings: Settings) -> Services:
     sfn = boto3.client("stepfunctions", region_name=settings.region, endpoint_url=settings.endpoint_url)
     workflow = StepFunctionsWorkflow(sfn, settings.movement_state_machine_arn or "")
     clock, ids = SystemClock(), UuidSource()
+    restriction_store = DynamoRestrictionStore(
+        settings.ledger_table, settings.oplog_table, region=settings.region, host=settings.endpoint_url
+    )
+    restrictions = RestrictionService(restriction_store, store, store, clock, ids)
     return Services(
         settings=settings,
         store=store,
-        movements=MovementService(store, store, workflow, clock, ids),
-        inquiry=InquiryService(store, store, clock, ids),
+        movements=MovementService(store, store, workflow, clock, ids, restrictions=restrictions),
+        inquiry=InquiryService(store, store, clock, ids, restrictions=restrictions),
+        restrictions=restrictions,
+        search=SearchService(
+            store,
+            DynamoSearchIndex(settings.ledger_table, region=settings.region, host=settings.endpoint_url),
+            store,
+            clock,
+            ids,
+        ),
         tokens=StaffTokenVerifier(
             settings.token_public_keys,
             settings.token_issuer,

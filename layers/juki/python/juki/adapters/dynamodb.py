@@ -39,6 +39,7 @@ from juki.domain.model import CommitPlan, Movement, MovementStatus
 from juki.domain.movements import person_identity
 from juki.domain.oplog import OperationLogEntry
 from juki.domain.records import HouseholdRecord, PersonRecord
+from juki.domain.search import index_keys
 from juki.services.ports import Allocation, IdentityBucket
 
 CURRENT = "CURRENT"
@@ -92,6 +93,17 @@ class LedgerItem(Model):
     body = UnicodeAttribute(null=True)  # the record as JSON: read whole, never filtered on
     allocation: MapAttribute[str, Any] = MapAttribute(null=True)
     person_ids = UnicodeSetAttribute(null=True)
+    # Search keys (juki.domain.search.index_keys), on person version items only.
+    kana_pk = UnicodeAttribute(null=True)
+    kana_sk = UnicodeAttribute(null=True)
+    name_pk = UnicodeAttribute(null=True)
+    name_sk = UnicodeAttribute(null=True)
+    birth_pk = UnicodeAttribute(null=True)
+    birth_sk = UnicodeAttribute(null=True)
+    address_pk = UnicodeAttribute(null=True)
+    address_sk = UnicodeAttribute(null=True)
+    town_code_pk = UnicodeAttribute(null=True)
+    town_code_sk = UnicodeAttribute(null=True)
     gsi1 = _Gsi1()
 
 
@@ -389,6 +401,9 @@ class DynamoLedgerStore:
     ) -> tuple[LedgerItem, LedgerItem]:
         body = record.model_dump_json()
         history = self._ledger(pk=pk, sk=version_key(version), kind=kind, version=version, body=body)
+        if isinstance(record, PersonRecord):  # search keys on versions only: one hit per version
+            for attribute, value in index_keys(record).items():
+                setattr(history, attribute, value)
         current = self._ledger(pk=pk, sk=CURRENT, kind=kind, version=version, body=body)
         listing = listing_of(record)
         if listing:

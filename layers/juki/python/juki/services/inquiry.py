@@ -7,13 +7,14 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
-from juki.domain.errors import NotFound
+from juki.domain.errors import Issue, NotFound
 from juki.domain.listings import HEADLESS_HOUSEHOLD, UNCONFIRMED_MOVE_OUT
-from juki.domain.oplog import entry_for
+from juki.domain.oplog import Outcome, entry_for
 from juki.domain.records import HouseholdRecord, PersonRecord
+from juki.domain.restrictions import Process, Restricted, enforce
 from juki.domain.staff import Actor, Permission
 from juki.services.access import require
-from juki.services.ports import Clock, IdSource, LedgerStore, OperationLog
+from juki.services.ports import Clock, IdSource, LedgerStore, OperationLog, RestrictionCheck
 
 FUNCTION_INQUIRY = "resident.read"
 
@@ -22,11 +23,19 @@ class HouseholdView(BaseModel):
     as_of: date = Field(description="この日の内容")
     household: HouseholdRecord = Field(description="世帯")
     members: list[PersonRecord] = Field(description="世帯員 (世帯員の順、その日の内容)")
+    alerts: list[Issue] = Field(default_factory=list, description="抑止・支援措置のアラート")
+
+
+class PersonView(BaseModel):
+    as_of: date = Field(description="この日の内容")
+    person: PersonRecord = Field(description="住民票 (その日の版)")
+    alerts: list[Issue] = Field(default_factory=list, description="抑止・支援措置のアラート")
 
 
 class PersonHistory(BaseModel):
     person_id: str = Field(description="宛名番号")
     versions: list[PersonRecord] = Field(description="すべての版 (履歴番号の順)")
+    alerts: list[Issue] = Field(default_factory=list, description="抑止・支援措置のアラート")
 
 
 class PersonList(BaseModel):
@@ -38,7 +47,16 @@ class HouseholdList(BaseModel):
 
 
 class InquiryService:
-    def __init__(self, store: LedgerStore, log: OperationLog, clock: Clock, ids: IdSource) -> None:
+    def __init__(
+        self,
+        store: LedgerStore,
+        log: OperationLog,
+        clock: Clock,
+        ids: IdSource,
+        *,
+        restrictions: RestrictionCheck,
+    ) -> None:
+        self._restrictions = restrictions
         self._store = store
         self._log = log
         self._clock = clock
@@ -50,25 +68,30 @@ class InquiryService:
         household = self._store.household_as_of(household_id, day)
         if household is None:
             raise NotFound("HOUSEHOLD_NOT_FOUND", "その日の世帯が見つかりません", "household_id")
+        alerts = self._allowed(actor, household.member_ids, [household_id])
         members = [self._person_on(pid, day) for pid in household.member_ids]
         self._logged(actor, persons=household.member_ids, households=[household_id])
-        return HouseholdView(as_of=day, household=household, members=members)
+        return HouseholdView(as_of=day, household=household, members=members, alerts=alerts)
 
-    def person(self, person_id: str, actor: Actor, as_of: date | None = None) -> PersonRecord:
+    def person(self, person_id: str, actor: Actor, as_of: date | None = None) -> PersonView:
         require(actor, Permission.RESIDENT_READ)
-        person = self._store.person_as_of(person_id, as_of or self._clock.now().date())
+        day = as_of or self._clock.now().date()
+        person = self._store.person_as_of(person_id, day)
         if person is None:
             raise NotFound("PERSON_NOT_FOUND", "その日の住民の記録が見つかりません", "person_id")
+        alerts = self._allowed(actor, [person_id], [person.household_id])
         self._logged(actor, persons=[person_id], households=[person.household_id])
-        return person
+        return PersonView(as_of=day, person=person, alerts=alerts)
 
     def person_history(self, person_id: str, actor: Actor) -> PersonHistory:
         require(actor, Permission.RESIDENT_READ)
         versions = self._store.person_history(person_id)
         if not versions:
             raise NotFound("PERSON_NOT_FOUND", "住民が見つかりません", "person_id")
-        self._logged(actor, persons=[person_id], households=sorted({v.household_id for v in versions}))
-        return PersonHistory(person_id=person_id, versions=versions)
+        households = sorted({v.household_id for v in versions})
+        alerts = self._allowed(actor, [person_id], households)
+        self._logged(actor, persons=[person_id], households=households)
+        return PersonHistory(person_id=person_id, versions=versions, alerts=alerts)
 
     def unconfirmed_move_outs(self, actor: Actor) -> PersonList:
         """転出 not yet confirmed by a 転入通知, by planned date."""
@@ -88,13 +111,24 @@ class InquiryService:
         )
         return HouseholdList(households=households)
 
+    def _allowed(self, actor: Actor, persons: list[str], households: list[str]) -> list[Issue]:
+        """抑止 for inquiry: an error refuses the read (and the refusal is logged), an alert is
+        returned with the record."""
+        try:
+            return enforce(self._restrictions.check(persons, households, Process.INQUIRY, self._clock.now()))
+        except Restricted:
+            self._logged(actor, persons=persons, households=households, outcome="refused")
+            raise
+
     def _person_on(self, person_id: str, day: date) -> PersonRecord:
         person = self._store.person_as_of(person_id, day)
         if person is None:
             raise LookupError("a household member has no version on that day")
         return person
 
-    def _logged(self, actor: Actor, persons: list[str], households: list[str]) -> None:
+    def _logged(
+        self, actor: Actor, persons: list[str], households: list[str], outcome: Outcome = "success"
+    ) -> None:
         self._log.append(
             entry_for(
                 actor,
@@ -104,5 +138,6 @@ class InquiryService:
                 action="read",
                 persons=persons,
                 households=households,
+                outcome=outcome,
             )
         )

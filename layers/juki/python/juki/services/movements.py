@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -18,10 +18,19 @@ from juki.domain.model import CommitPlan, Movement, MovementStatus
 from juki.domain.movements import LedgerView
 from juki.domain.oplog import OperationLogEntry, Outcome, entry_for
 from juki.domain.records import HouseholdRecord, PersonRecord
+from juki.domain.restrictions import Process
 from juki.domain.staff import Actor, Permission, SystemActor
 from juki.domain.values import MovementKind
 from juki.services.access import require
-from juki.services.ports import Clock, ExecutionOutcome, IdSource, LedgerStore, OperationLog, Workflow
+from juki.services.ports import (
+    Clock,
+    ExecutionOutcome,
+    IdSource,
+    LedgerStore,
+    OperationLog,
+    RestrictionCheck,
+    Workflow,
+)
 
 FUNCTION_ENTER = "movement.enter"
 FUNCTION_APPROVE = "movement.approve"
@@ -76,8 +85,16 @@ class Checked:
 
 class MovementService:
     def __init__(
-        self, store: LedgerStore, log: OperationLog, workflow: Workflow, clock: Clock, ids: IdSource
+        self,
+        store: LedgerStore,
+        log: OperationLog,
+        workflow: Workflow,
+        clock: Clock,
+        ids: IdSource,
+        *,
+        restrictions: RestrictionCheck,
     ) -> None:
+        self._restrictions = restrictions
         self._store = store
         self._log = log
         self._workflow = workflow
@@ -91,7 +108,7 @@ class MovementService:
         require(actor, Permission.MOVEMENT_ENTER)
         now = self._clock.now()
         view = self._view(command)
-        checked = self._check(command, view, now.date())
+        checked = self._check(command, view, now)
         touched = sorted({*checked.matched, *view.persons})
         try:
             alerts = rules.raise_on_errors(checked.issues)
@@ -128,7 +145,7 @@ class MovementService:
         movement = self._load(movement_id)
         now = self._clock.now()
         view = self._view(movement.command)
-        checked = self._check(movement.command, view, now.date())
+        checked = self._check(movement.command, view, now)
         changes: list[RecordChange] = []
         if not any(issue.severity == "error" for issue in checked.issues):
             persons, households = rules.new_ids_needed(movement.command)
@@ -209,7 +226,7 @@ class MovementService:
         if movement.status == MovementStatus.APPROVED:
             at = _approved_at(movement)
             view = self._view(movement.command)
-            checked = self._check(movement.command, view, at.date())
+            checked = self._check(movement.command, view, at)
             rules.raise_on_errors(checked.issues)
             persons, households = rules.new_ids_needed(movement.command)
             allocation = self._store.allocate_ids(movement_id, persons=persons, households=households)
@@ -233,7 +250,7 @@ class MovementService:
         movement = self._load_approved(movement_id, approval_id)
         if movement.status != MovementStatus.APPROVED:
             return
-        checked = self._check(movement.command, self._view(movement.command), _approved_at(movement).date())
+        checked = self._check(movement.command, self._view(movement.command), _approved_at(movement))
         issues = [issue for issue in checked.issues if issue.severity == "error"]
         if not issues:
             issues = [Issue(code=error_code or "COMMIT_FAILED", message="本登録できませんでした")]
@@ -266,12 +283,21 @@ class MovementService:
             earlier_households=_earlier(households, cancelled.movement_id, self._store.household_version),
         )
 
-    def _check(self, command: MovementCommand, view: LedgerView, today: date) -> Checked:
+    def _check(self, command: MovementCommand, view: LedgerView, at: datetime) -> Checked:
+        """The kind's rules, the identity check, and the restrictions on what the notice names
+        (抑止 for movement entry: errors refuse, alerts go to the approver)."""
         claims = rules.identity_claims(command, view)
         buckets = self._store.identity_buckets([claim.key for claim in claims])
         candidates: dict[str, list[PersonRecord]] = {key: bucket.persons for key, bucket in buckets.items()}
+        refs = rules.references(command)
+        households = set(refs.household_ids) | {
+            view.persons[p].household_id for p in refs.person_ids if p in view.persons
+        }
+        restricted = self._restrictions.check(refs.person_ids, households, Process.MOVEMENT, at)
         return Checked(
-            issues=rules.check(command, view, today) + rules.check_not_resident(claims, candidates),
+            issues=rules.check(command, view, at.date())
+            + rules.check_not_resident(claims, candidates)
+            + restricted,
             identity_versions={key: bucket.version for key, bucket in buckets.items()},
             matched=sorted({p.person_id for bucket in buckets.values() for p in bucket.persons}),
         )

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal, Protocol
 
+from juki.domain.errors import Issue
 from juki.domain.linkage import OutboundMessage
 from juki.domain.model import CommitPlan, Movement
 from juki.domain.oplog import OperationLogEntry
 from juki.domain.records import HouseholdRecord, PersonRecord
+from juki.domain.restrictions import Process
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,13 @@ class LedgerStore(Protocol):
 
     def save_rejection(self, movement: Movement, log: OperationLogEntry) -> None:
         """Moves a draft to rejected, only if it is still a draft, with its log entry."""
+
+
+class RestrictionCheck(Protocol):
+    def check(
+        self, person_ids: Iterable[str], household_ids: Iterable[str], process: Process, at: datetime
+    ) -> list[Issue]:
+        """The errors and alerts the restrictions and support measures in force give the process."""
 
 
 class OperationLog(Protocol):
