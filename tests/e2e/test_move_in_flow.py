@@ -131,8 +131,13 @@ def test_a_similar_resident_is_an_alert_for_the_approver(api: ApiClient, local_s
     voiced = dict(demo["name"], given_name="別人", given_name_kana=demo["name"]["given_name_kana"])
     body = copy.deepcopy(MOVE_IN)
     body["members"] = [
-        {"name": voiced, "birth_date": demo["birth_date"], "sex": demo["sex"], "relationship": "世帯主",
-         "koseki": demo["koseki"]}
+        {
+            "name": voiced,
+            "birth_date": demo["birth_date"],
+            "sex": demo["sex"],
+            "relationship": "世帯主",
+            "koseki": demo["koseki"],
+        }
     ]
     created = api.request("POST", "/movements", CLERK, body)
     assert created.status_code == 201, created.text
