@@ -34,6 +34,8 @@ from juki_fn.acting import acting_as, current_actor, done
 from juki_fn.errors import error_body, validation_error_body
 from juki_fn.restrictions_api import ROUTES as RESTRICTION_ROUTES
 from juki_fn.restrictions_api import router as restriction_router
+from juki_fn.search_api import ROUTES as SEARCH_ROUTES
+from juki_fn.search_api import router as search_router
 
 STAFF_TOKEN_HEADER = "X-Juki-Staff-Token"
 JSON = "application/json"
@@ -51,6 +53,7 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], Permission] = {
     ("GET", "/lists/unconfirmed-move-outs"): Permission.RESIDENT_READ,
     ("GET", "/lists/headless-households"): Permission.RESIDENT_READ,
     **RESTRICTION_ROUTES,
+    **SEARCH_ROUTES,
 }
 
 app = APIGatewayRestResolver(enable_validation=True)
@@ -88,6 +91,7 @@ def authorise(router: APIGatewayRestResolver, next_middleware: NextMiddleware) -
 
 app.use(middlewares=[authorise])
 app.include_router(restriction_router)
+app.include_router(search_router)
 
 
 @app.post(
