@@ -9,6 +9,7 @@ from itertools import islice
 
 from juki.adapters.dynamodb import DynamoLedgerStore
 from juki.adapters.system import SystemClock, UuidSource
+from juki.domain.codes import resident_code_check_digit
 from juki.domain.oplog import entry_for
 from juki.domain.record_items import KosekiDomicile
 from juki.domain.records import HouseholdRecord, PersonRecord
@@ -55,6 +56,7 @@ def _records(
             sex=member.sex,
             relationship=member.relationship,
             koseki=_koseki(household, member if member.family_name != head.family_name else head),
+            resident_code=demo_resident_code(person_id),
             address=address,
             previous_address=IMPORT_PREVIOUS_ADDRESS,
             resident_since=max(household.resident_since, member.birth_date),
@@ -79,6 +81,13 @@ def _records(
         recorded_at=now,
     )
     return persons, record
+
+
+def demo_resident_code(person_id: str) -> str:
+    """A valid 住民票コード per demo person, the same on every run: the person's sequence number
+    times a prime is a permutation of the ten-digit numbers, so no two people share one."""
+    first10 = f"{int(person_id[:-1]) * 7919 % 10**10:010d}"
+    return f"{first10}{resident_code_check_digit(first10)}"
 
 
 def _koseki(household: DemoHousehold, koseki_head: DemoPerson) -> KosekiDomicile:

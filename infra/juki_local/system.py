@@ -19,7 +19,7 @@ from juki_infra.description import (
     describe,
 )
 
-from juki_local import demo_data, demo_loader
+from juki_local import cs_simulator, demo_data, demo_loader
 from juki_local.emulator import ACCOUNT, Emulator, Provisioned, provision
 from juki_local.gateway import LocalApiGateway
 from juki_local.lambda_runtime import resolve_handler
@@ -45,6 +45,7 @@ class LocalOptions:
     seed: int = 221007
     municipality_code: str = SHIZUOKA_CITY
     approval_wait_seconds: float = 20.0
+    resident_code_pool: int = 2000  # 住民票コード the CS designates at start
     callers: tuple[CallerCredential, ...] = field(default=(COUNTER_SYSTEM,))
 
 
@@ -69,9 +70,11 @@ class LocalSystem:
         }
         self.resources = provision(self.emulator, self.description, token_settings)
         bootstrap.services.cache_clear()  # a new emulator: build the services from the new environment
+        services = bootstrap.services()
         if self.options.residents:
             households = demo_data.generate(residents=self.options.residents, seed=self.options.seed)
-            self.loaded = demo_loader.load(bootstrap.services().store, households)
+            self.loaded = demo_loader.load(services.store, households)
+        cs_simulator.supply_pool(services.resident_codes, self.options.resident_code_pool, self.options.seed)
         api = self.description.function("api")
         self.gateway = LocalApiGateway(
             resolve_handler(api.handler),

@@ -159,12 +159,22 @@ def commit_parts(
     return rules.finalise(movement, plan), plan, log, messages_for(plan, NOW), identity_versions or {}
 
 
+def commit(services: Services, parts: tuple[Any, ...]) -> None:
+    """Commits planned parts, taking any 住民票コード the plan needs from the pool."""
+    final, plan, log, messages, versions = parts
+    reserved = services.store.reserve_resident_codes(len(plan.code_needed))
+    codes = dict(zip(plan.code_needed, reserved, strict=True))
+    coded = rules.with_resident_codes(plan, {pid: r.code for pid, r in codes.items()})
+    services.store.commit(final, coded, log, messages, identity_versions=versions, codes=codes)
+
+
 def test_commit_writes_versions_current_log_and_messages(
     services: Services, local_system: LocalSystem
 ) -> None:
     movement = approved_movement(services, 3)
-    final, plan, log, messages, versions = commit_parts(services, movement)
-    services.store.commit(final, plan, log, messages, versions)
+    parts = commit_parts(services, movement)
+    commit(services, parts)
+    _, plan, _, messages, _ = parts
     for person in plan.persons:
         stored = items(local_system, "ledger", f"PERSON#{person.person_id}")
         assert sorted(i["sk"] for i in stored) == ["CURRENT", "V#000001"]
@@ -188,7 +198,7 @@ def test_a_failed_condition_writes_nothing(services: Services, local_system: Loc
     taken = plan.persons[1]
     services.store.import_records([taken], [])
     with pytest.raises(Conflict) as raised:
-        services.store.commit(final, plan, log, messages, {identity(movement): 0})
+        commit(services, (final, plan, log, messages, {identity(movement): 0}))
     assert raised.value.code == "CONCURRENT_CHANGE"
     assert items(local_system, "ledger", f"PERSON#{plan.persons[0].person_id}") == []
     assert items(local_system, "ledger", f"HOUSEHOLD#{plan.households[0].household_id}") == []
@@ -204,9 +214,9 @@ def test_a_failed_condition_writes_nothing(services: Services, local_system: Loc
 def test_committing_twice_never_duplicates(services: Services, local_system: LocalSystem) -> None:
     movement = approved_movement(services, 1)
     parts = commit_parts(services, movement)
-    services.store.commit(*parts)
+    commit(services, parts)
     with pytest.raises(Conflict):
-        services.store.commit(*parts)
+        commit(services, parts)
     person = parts[1].persons[0]
     assert len(items(local_system, "ledger", f"PERSON#{person.person_id}")) == 2
 
@@ -214,7 +224,7 @@ def test_committing_twice_never_duplicates(services: Services, local_system: Loc
 def test_identity_buckets_find_residents_by_reading_and_birth_date(services: Services) -> None:
     movement = approved_movement(services, 1)
     parts = commit_parts(services, movement)
-    services.store.commit(*parts)
+    commit(services, parts)
     assert isinstance(movement.command, MoveIn)
     member = movement.command.members[0]
     key = identity(movement)
@@ -242,10 +252,10 @@ def test_a_commit_that_checked_an_outdated_bucket_writes_nothing(
     )
     key = identity(first)
     seen = {key: services.store.identity_buckets([key])[key].version}
-    services.store.commit(*commit_parts(services, first, seen))
+    commit(services, commit_parts(services, first, seen))
     loser = commit_parts(services, second, seen)
     with pytest.raises(Conflict):
-        services.store.commit(*loser)
+        commit(services, loser)
     assert items(local_system, "ledger", f"PERSON#{loser[1].persons[0].person_id}") == []
     assert [p.person_id for p in services.store.identity_buckets([key])[key].persons] == [
         commit_parts(services, first)[1].persons[0].person_id

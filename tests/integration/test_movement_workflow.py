@@ -10,7 +10,9 @@ import pytest
 from juki.adapters.stepfunctions import StepFunctionsWorkflow
 from juki.bootstrap import Services
 from juki.domain import movements as rules
+from juki.domain.codes import is_valid_resident_code
 from juki.domain.commands import MovementCommand
+from juki.domain.errors import RuleViolation
 from juki.domain.model import Movement, MovementStatus
 from juki.domain.movements import LedgerView
 from juki.domain.oplog import entry_for
@@ -211,3 +213,34 @@ def test_parallel_approvals_on_one_household_all_commit_without_a_lost_update(se
     history = services.store.household_history(household_id)
     assert [h.version for h in history] == list(range(1, 7))
     assert len(history[-1].member_ids) == 2 + 5
+
+
+def test_newcomers_get_a_resident_code_from_the_pool_or_keep_the_one_they_bring(services: Services) -> None:
+    command = unique_move_in(2)
+    brought = "12345678903" if services.store.resident_code_holder("12345678903") is None else None
+    members = [
+        m.model_copy(update={"resident_code": brought}) if i == 0 else m
+        for i, m in enumerate(command.members)
+    ]
+    draft = services.movements.enter(command.model_copy(update={"members": members}), CLERK)
+    before = services.store.resident_codes_available()
+    result = services.movements.approve(draft.movement_id, APPROVER, 20).movement.result
+    assert result is not None
+    first, second = (services.store.get_person(pid) for pid in result.person_ids)
+    assert first is not None and second is not None
+    assert is_valid_resident_code(second.resident_code or "")
+    assert services.store.resident_code_holder(second.resident_code or "") == second.person_id
+    assert services.store.resident_codes_available() == before - (1 if brought else 2)
+    if brought:
+        assert first.resident_code == brought
+        assert services.store.resident_code_holder(brought) == first.person_id
+
+
+def test_a_code_held_by_someone_else_is_refused(services: Services) -> None:
+    resident = services.store.get_person("0000000019")
+    assert resident is not None and resident.resident_code
+    command = unique_move_in(1)
+    members = [command.members[0].model_copy(update={"resident_code": resident.resident_code})]
+    with pytest.raises(RuleViolation) as refused:
+        services.movements.enter(command.model_copy(update={"members": members}), CLERK)
+    assert (refused.value.code, refused.value.field) == ("RESIDENT_CODE_IN_USE", "members[0].resident_code")

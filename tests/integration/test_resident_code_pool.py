@@ -13,13 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from juki.adapters.dynamodb import bind
 from juki.adapters.resident_code_pool import (
     DynamoResidentCodePool,
     ResidentCodeItem,
     pool_key,
     resident_code_key,
 )
+from juki.adapters.tables import bind
 from juki.domain import ids
 from juki.domain.codes import is_valid_resident_code, resident_code_check_digit
 from juki.domain.errors import Conflict, RuleViolation

@@ -13,6 +13,7 @@ from functools import cache
 import boto3
 
 from juki.adapters.dynamodb import DynamoLedgerStore
+from juki.adapters.resident_code_pool import DynamoResidentCodePool
 from juki.adapters.restrictions import DynamoRestrictionStore
 from juki.adapters.search import DynamoSearchIndex
 from juki.adapters.settings import Settings
@@ -21,6 +22,7 @@ from juki.adapters.stepfunctions import StepFunctionsWorkflow
 from juki.adapters.system import SystemClock, UuidSource
 from juki.services.inquiry import InquiryService
 from juki.services.movements import MovementService
+from juki.services.resident_codes import ResidentCodeService
 from juki.services.restrictions import RestrictionService
 from juki.services.search import SearchService
 
@@ -33,6 +35,7 @@ class Services:
     inquiry: InquiryService
     restrictions: RestrictionService
     search: SearchService
+    resident_codes: ResidentCodeService
     tokens: StaffTokenVerifier
 
 
@@ -63,6 +66,10 @@ def build(settings: Settings) -> Services:
             store,
             clock,
             ids,
+        ),
+        resident_codes=ResidentCodeService(
+            DynamoResidentCodePool(settings.ledger_table, region=settings.region, host=settings.endpoint_url),
+            settings.resident_code_low_threshold,
         ),
         tokens=StaffTokenVerifier(
             settings.token_public_keys,

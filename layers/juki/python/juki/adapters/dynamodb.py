@@ -19,6 +19,7 @@ instead of overwriting.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import date
 from typing import Any, ClassVar
@@ -31,8 +32,9 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from juki.adapters.resident_code_pool import DynamoResidentCodePool, Reservation
+from juki.adapters.tables import bind, conflict_from
 from juki.domain import ids
-from juki.domain.errors import Conflict
 from juki.domain.linkage import OutboundMessage
 from juki.domain.listings import listing_of
 from juki.domain.model import CommitPlan, Movement, MovementStatus
@@ -40,7 +42,7 @@ from juki.domain.movements import person_identity
 from juki.domain.oplog import OperationLogEntry
 from juki.domain.records import HouseholdRecord, PersonRecord
 from juki.domain.search import index_keys
-from juki.services.ports import Allocation, IdentityBucket
+from juki.services.ports import Allocation, CodeReservation, IdentityBucket
 
 CURRENT = "CURRENT"
 VERSION_DIGITS = 6
@@ -127,12 +129,6 @@ class OutboxItem(Model):
     body: MapAttribute[str, Any] = MapAttribute()
 
 
-def bind[M: Model](model: type[M], table_name: str, region: str, host: str | None) -> type[M]:
-    """A subclass of ``model`` bound to a physical table (names come from the environment)."""
-    meta = type("Meta", (), {"table_name": table_name, "region": region, "host": host})
-    return type(model.__name__, (model,), {"Meta": meta, "_connection": None})
-
-
 def oplog_item(entry: OperationLogEntry, model: type[OplogItem]) -> OplogItem:
     """Log entries are partitioned by day and ordered by time within it."""
     return model(
@@ -158,6 +154,7 @@ class DynamoLedgerStore:
         self._oplog = bind(OplogItem, oplog_table, region, host)
         self._outbox = bind(OutboxItem, outbox_table, region, host)
         self._connection = Connection(region=region, host=host)
+        self._codes = DynamoResidentCodePool(ledger_table, region=region, host=host)
 
     # -- movements ----------------------------------------------------------------------
     def get_movement(self, movement_id: str) -> Movement | None:
@@ -211,11 +208,22 @@ class DynamoLedgerStore:
         plan: CommitPlan,
         log: OperationLogEntry,
         messages: list[OutboundMessage],
+        *,
         identity_versions: dict[str, int],
+        codes: dict[str, CodeReservation],
     ) -> None:
         try:
-            with self._transaction(token=f"commit-{movement.approval_id}") as tx:
+            with self._transaction(token=_commit_token(movement, codes)) as tx:
                 self._add_to_identity_buckets(tx, plan.new_identities, identity_versions)
+                self._codes.add_assignments_to(
+                    tx, [(_reservation(codes[pid]), pid) for pid in plan.code_needed]
+                )
+                brought = {
+                    p.person_id: p.resident_code for p in plan.persons if p.person_id in plan.codes_brought
+                }
+                for person_id, code in brought.items():
+                    if code:
+                        self._codes.add_brought_to(tx, code, person_id)
                 self._update_movement(tx, movement, MovementStatus.APPROVED)
                 for person in plan.persons:
                     self._put_version(tx, person_key(person.person_id), person.version, person, "person")
@@ -235,7 +243,16 @@ class DynamoLedgerStore:
                         condition=self._outbox.pk.does_not_exist(),
                     )
         except TransactWriteError as error:
-            raise _conflict(error) from error
+            raise conflict_from(error) from error
+
+    def reserve_resident_codes(self, count: int) -> list[CodeReservation]:
+        return list(self._codes.reserve(count)) if count else []
+
+    def resident_code_holder(self, code: str) -> str | None:
+        return self._codes.assigned_to(code)
+
+    def resident_codes_available(self) -> int:
+        return self._codes.available()
 
     # -- reads ---------------------------------------------------------------------------
     def identity_buckets(self, identity_keys: list[str]) -> dict[str, IdentityBucket]:
@@ -317,8 +334,9 @@ class DynamoLedgerStore:
 
     # -- bulk import (migration of an existing ledger, and the demo municipality) -----------
     def import_records(self, persons: list[PersonRecord], households: list[HouseholdRecord]) -> None:
-        """Writes imported version-1 records in batches (no movement, no linkage), and files each
-        resident under their identity key."""
+        """Writes imported version-1 records in batches (no movement, no linkage), files each
+        resident under their identity key, and records their 住民票コード as held."""
+        self._codes.record_held([(p.resident_code, p.person_id) for p in persons if p.resident_code])
         for key, person_ids in _by_identity(persons).items():
             bucket = self._ledger(pk=identity_bucket_key(key), sk=IDENTITY)
             bucket.update(actions=[self._ledger.person_ids.add(person_ids), self._ledger.version.add(1)])
@@ -394,7 +412,7 @@ class DynamoLedgerStore:
                 self._update_movement(tx, movement, expected)
                 tx.save(oplog_item(log, self._oplog), condition=self._oplog.pk.does_not_exist())
         except TransactWriteError as error:
-            raise _conflict(error) from error
+            raise conflict_from(error) from error
 
     def _version_items(
         self, pk: str, version: int, record: PersonRecord | HouseholdRecord, kind: str
@@ -443,6 +461,19 @@ class DynamoLedgerStore:
         return [ids.make_id(sequence) for sequence in range(last - count + 1, last + 1)]
 
 
+def _commit_token(movement: Movement, codes: dict[str, CodeReservation]) -> str:
+    """The idempotency token of a commit: the same approval with the same codes is the same request
+    (DynamoDB runs it once); a retry that reserved other codes is a new request. At most 36 chars."""
+    taken = ",".join(sorted(f"{pid}={r.code}" for pid, r in codes.items()))
+    return hashlib.sha256(f"{movement.approval_id}|{taken}".encode()).hexdigest()[:32]
+
+
+def _reservation(reservation: CodeReservation) -> Reservation:
+    if not isinstance(reservation, Reservation):
+        raise TypeError("a reservation from this store's pool")
+    return reservation
+
+
 class LedgerInconsistent(RuntimeError):
     """A record the ledger refers to is missing: a fault of the system, never of the client."""
 
@@ -456,13 +487,3 @@ def _by_identity(persons: list[PersonRecord]) -> dict[str, set[str]]:
 
 def _condition_failed(error: UpdateError) -> bool:
     return error.cause_response_code == "ConditionalCheckFailedException"
-
-
-def _conflict(error: TransactWriteError) -> Conflict | TransactWriteError:
-    reasons = [reason.code for reason in error.cancellation_reasons if reason is not None]
-    if "ConditionalCheckFailed" in reasons:
-        return Conflict(
-            "CONCURRENT_CHANGE",
-            "同じ記録が同時に更新されました。最新の状態を確認してやり直してください",
-        )
-    return error

@@ -37,7 +37,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from juki.adapters.dynamodb import bind
+from juki.adapters.tables import bind
 from juki.domain.codes import is_valid_resident_code
 from juki.domain.errors import Conflict
 from juki.services.resident_codes import Assignment
@@ -233,6 +233,27 @@ class DynamoResidentCodePool:
                 condition=(model.status == AVAILABLE) & (model.slot == reservation.slot),
             )
         tx.update(self._counter(), actions=[model.value.add(-len(assignments))])
+
+    def add_brought_to(self, tx: TransactWrite, code: str, person_id: str) -> None:
+        """Adds to ``tx`` the record that a code brought from another municipality (転出証明書) is
+        this person's, so the CS can never hand it out again; fails if it is someone else's."""
+        model = self._model
+        theirs = (model.status == ASSIGNED) & (model.person_id == person_id)
+        tx.save(
+            model(pk=resident_code_key(code), sk=CODE_SK, kind="resident_code", code=code, status=ASSIGNED,
+                  person_id=person_id),
+            condition=model.pk.does_not_exist() | theirs,
+        )  # fmt: skip
+
+    def record_held(self, held: Sequence[tuple[str, str]]) -> None:
+        """Records (code, person id) pairs the ledger already holds (a migration from the legacy
+        ledger), in batches, so the CS can never hand those codes out again."""
+        with self._model.batch_write() as batch:
+            for code, person_id in held:
+                batch.save(
+                    self._model(pk=resident_code_key(code), sk=CODE_SK, kind="resident_code", code=code,
+                                status=ASSIGNED, person_id=person_id)
+                )  # fmt: skip
 
     def assign(self, person_id: str) -> Assignment:
         """Takes one code at random for the person in a transaction of its own, retrying with

@@ -33,7 +33,8 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from juki.adapters.dynamodb import OplogItem, _conflict, bind, oplog_item
+from juki.adapters.dynamodb import OplogItem, oplog_item
+from juki.adapters.tables import bind, conflict_from
 from juki.domain.oplog import OperationLogEntry
 from juki.domain.restrictions import (
     RecordStatus,
@@ -151,7 +152,7 @@ class DynamoRestrictionStore:
             with TransactWrite(connection=self._connection) as tx:
                 yield tx
         except TransactWriteError as error:
-            raise _conflict(error) from error
+            raise conflict_from(error) from error
 
     def _current(self, record: Record) -> RestrictionItem:
         return self._items(

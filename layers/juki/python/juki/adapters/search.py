@@ -14,7 +14,8 @@ from pynamodb.attributes import UnicodeAttribute
 from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from juki.adapters.dynamodb import LedgerItem, bind
+from juki.adapters.dynamodb import LedgerItem
+from juki.adapters.tables import bind
 from juki.domain.records import PersonRecord
 from juki.domain.search import IndexHit, IndexQuery, SearchIndex
 

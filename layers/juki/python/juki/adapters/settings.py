@@ -16,9 +16,11 @@ ENV_TOKEN_AUDIENCE = "JUKI_STAFF_TOKEN_AUDIENCE"
 ENV_TOKEN_PUBLIC_KEYS = "JUKI_STAFF_TOKEN_PUBLIC_KEYS"
 ENV_TOKEN_MAX_LIFETIME = "JUKI_STAFF_TOKEN_MAX_LIFETIME_SECONDS"
 ENV_APPROVAL_WAIT = "JUKI_APPROVAL_WAIT_SECONDS"
+ENV_RESIDENT_CODE_LOW = "JUKI_RESIDENT_CODE_LOW_THRESHOLD"
 
 DEFAULT_TOKEN_MAX_LIFETIME_SECONDS = 900
 DEFAULT_APPROVAL_WAIT_SECONDS = 20.0
+DEFAULT_RESIDENT_CODE_LOW_THRESHOLD = 1000  # about six weeks of codes for a city of 690,000 (ADR 0007)
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class Settings:
     token_public_keys: str  # a JWKS document (JSON) of the identity provider's ES256 keys
     token_max_lifetime_seconds: int
     approval_wait_seconds: float
+    resident_code_low_threshold: int
     endpoint_url: str | None  # only for the local emulator; None in AWS
 
     @classmethod
@@ -53,5 +56,8 @@ class Settings:
                 env.get(ENV_TOKEN_MAX_LIFETIME, DEFAULT_TOKEN_MAX_LIFETIME_SECONDS)
             ),
             approval_wait_seconds=float(env.get(ENV_APPROVAL_WAIT, DEFAULT_APPROVAL_WAIT_SECONDS)),
+            resident_code_low_threshold=int(
+                env.get(ENV_RESIDENT_CODE_LOW, DEFAULT_RESIDENT_CODE_LOW_THRESHOLD)
+            ),
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
         )

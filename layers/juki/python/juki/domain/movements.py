@@ -126,6 +126,28 @@ def check_not_resident(claims: list[IdentityClaim], candidates: dict[str, list[P
     return issues
 
 
+def brought_codes(command: MovementCommand) -> dict[str, tuple[str, str | None]]:
+    """The 住民票コード a move-in brings: code → (field, the person's own earlier record if returning)."""
+    if not isinstance(command, MoveIn):
+        return {}
+    return {
+        m.resident_code: (f"members[{i}].resident_code", m.previous_person_id)
+        for i, m in enumerate(command.members)
+        if m.resident_code
+    }
+
+
+def check_brought_codes(
+    brought: dict[str, tuple[str, str | None]], holders: dict[str, str | None]
+) -> list[Issue]:
+    """A code brought in must not be recorded for someone else (a 住民票コード is one person's)."""
+    return [
+        _error("RESIDENT_CODE_IN_USE", "この住民票コードは別の人に記録されています", field)
+        for code, (field, own) in brought.items()
+        if holders.get(code) not in (None, own)
+    ]
+
+
 def raise_on_errors(issues: list[Issue]) -> list[Issue]:
     """Errors block; alerts are returned for the record and the approver."""
     errors = tuple(issue for issue in issues if issue.severity == "error")

@@ -231,13 +231,18 @@ class MovementService:
             persons, households = rules.new_ids_needed(movement.command)
             allocation = self._store.allocate_ids(movement_id, persons=persons, households=households)
             plan = rules.plan(movement, view, allocation.person_ids, allocation.household_ids, at)
+            reservations = dict(
+                zip(plan.code_needed, self._store.reserve_resident_codes(len(plan.code_needed)), strict=True)
+            )
+            plan = rules.with_resident_codes(plan, {pid: r.code for pid, r in reservations.items()})
             final = rules.finalise(movement, plan)
             self._store.commit(
                 final,
                 plan,
                 self._system_entry(movement, "commit", [p.person_id for p in plan.persons]),
                 messages_for(plan, at),
-                checked.identity_versions,
+                identity_versions=checked.identity_versions,
+                codes=reservations,
             )
             movement = final
         if movement.status != MovementStatus.FINAL or movement.result is None:
@@ -294,9 +299,12 @@ class MovementService:
             view.persons[p].household_id for p in refs.person_ids if p in view.persons
         }
         restricted = self._restrictions.check(refs.person_ids, households, Process.MOVEMENT, at)
+        brought = rules.brought_codes(command)
+        holders = {code: self._store.resident_code_holder(code) for code in brought}
         return Checked(
             issues=rules.check(command, view, at.date())
             + rules.check_not_resident(claims, candidates)
+            + rules.check_brought_codes(brought, holders)
             + restricted,
             identity_versions={key: bucket.version for key, bucket in buckets.items()},
             matched=sorted({p.person_id for bucket in buckets.values() for p in bucket.persons}),

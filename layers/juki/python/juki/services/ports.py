@@ -31,6 +31,13 @@ class IdentityBucket:
     persons: list[PersonRecord]
 
 
+class CodeReservation(Protocol):
+    """A 住民票コード held for a commit; it is the person's only if the commit succeeds."""
+
+    @property
+    def code(self) -> str: ...
+
+
 class LedgerStore(Protocol):
     def get_movement(self, movement_id: str) -> Movement | None: ...
 
@@ -52,10 +59,21 @@ class LedgerStore(Protocol):
         plan: CommitPlan,
         log: OperationLogEntry,
         messages: list[OutboundMessage],
+        *,
         identity_versions: dict[str, int],
+        codes: dict[str, CodeReservation],
     ) -> None:
         """One atomic write: the movement made final, every new version, the identity buckets
-        (conditional on the versions checked), the log entry and the messages."""
+        (conditional on the versions checked), the 住民票コード taken from the pool and those brought
+        in, the log entry and the messages."""
+
+    def reserve_resident_codes(self, count: int) -> list[CodeReservation]:
+        """Codes chosen at random from the pool, for the next commit (Conflict when too few)."""
+
+    def resident_code_holder(self, code: str) -> str | None:
+        """The person a code is recorded for, if any."""
+
+    def resident_codes_available(self) -> int: ...
 
     def save_failure(self, movement: Movement, log: OperationLogEntry) -> None: ...
 
