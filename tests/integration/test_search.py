@@ -12,6 +12,7 @@ import boto3
 import pytest
 from juki.adapters.system import JST
 from juki.bootstrap import Services
+from juki.domain.codes import resident_code_check_digit
 from juki.domain.commands import MovementCommand
 from juki.domain.errors import DomainError, Forbidden
 from juki.domain.model import MovementStatus
@@ -286,3 +287,14 @@ def test_search_needs_the_read_permission(services: Services) -> None:
     nobody = Actor("S9999", frozenset(), "葵区役所", "T1", "caller", "r")
     with pytest.raises(Forbidden):
         search(services, nobody, town="追手町")
+
+
+def test_a_person_is_found_by_resident_code(services: Services) -> None:
+    demo = services.store.get_person("0000000019")
+    assert demo is not None and demo.resident_code
+    viewer = Actor("S3001", frozenset({Role.VIEWER}), "駿河区役所", "T", "caller", "r")
+    result = services.search.search(SearchQuery(resident_code=demo.resident_code), viewer)
+    assert [hit.person.person_id for hit in result.persons] == ["0000000019"]
+    unheld = "0000000001" + str(resident_code_check_digit("0000000001"))
+    assert services.store.resident_code_holder(unheld) is None
+    assert services.search.search(SearchQuery(resident_code=unheld), viewer).persons == []

@@ -37,7 +37,7 @@ from pydantic import (
 from juki.domain.dates import parse_date
 from juki.domain.kana import KATAKANA_NAME, match_key, to_katakana
 from juki.domain.records import PersonRecord
-from juki.domain.values import RecordId, ShortText
+from juki.domain.values import RecordId, ResidentCode, ShortText
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -125,6 +125,7 @@ _CRITERIA = (
     "town_code",
     "lot",
     "person_id",
+    "resident_code",
     "household_id",
 )
 
@@ -165,6 +166,9 @@ class SearchQuery(BaseModel):
         examples=["5番"],
     )
     person_id: RecordId | None = Field(default=None, description="宛名番号")
+    resident_code: ResidentCode | None = Field(
+        default=None, description="住民票コード (今のコードと旧住民票コード)"
+    )
     household_id: RecordId | None = Field(default=None, description="世帯番号 (過去に属した人を含む)")
     include_removed: bool = Field(default=False, description="除票 (転出・死亡などで消除された人) も含める")
     limit: int = Field(
@@ -206,7 +210,7 @@ class IndexQuery:
 
 def plan(query: SearchQuery) -> IndexQuery | None:
     """The most selective index for the query; None when it names a person or household directly."""
-    if query.person_id is not None or query.household_id is not None:
+    if query.person_id is not None or query.household_id is not None or query.resident_code is not None:
         return None
     kana = name = address = birth = None
     if query.family_name_kana is not None:
@@ -246,6 +250,7 @@ def matches(query: SearchQuery, record: PersonRecord) -> bool:
         (query.lot, lambda v: text_key(address.lot).startswith(text_key(v))),
         (query.person_id, lambda v: v == record.person_id),
         (query.household_id, lambda v: v == record.household_id),
+        (query.resident_code, lambda v: v in (record.resident_code, *record.previous_resident_codes)),
     )
     if query.birth_date is not None and query.birth_date != record.birth_date:
         return False

@@ -97,9 +97,13 @@ class SearchService:
         )
 
     def _by_id(self, query: SearchQuery, after: str | None) -> Iterator[IndexHit]:
-        """Every version of the person named, or of each person the household ever had, by id."""
+        """Every version of the person named (by 宛名番号 or 住民票コード), or of each person the
+        household ever had, by id."""
         if query.person_id is not None:
             person_ids = {query.person_id}
+        elif query.resident_code is not None:
+            holder = self._store.resident_code_holder(query.resident_code)
+            person_ids = {holder} if holder else set()
         else:
             assert query.household_id is not None, "plan() reads no index only for an id"
             person_ids = {
