@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from juki.bootstrap import services
 from juki.domain.errors import Conflict, DomainError
 from juki.observability import logger, tracer
+from juki.services.resident_codes import RESIDENT_CODE_POOL_LOW
 from pydantic import BaseModel, ConfigDict
 from pynamodb.exceptions import PynamoDBException
 
@@ -46,7 +47,7 @@ class TaskInput(BaseModel):
 def commit_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = TaskInput.model_validate(event)
     try:
-        return services().movements.commit(task.movement_id, task.approval_id)
+        result = services().movements.commit(task.movement_id, task.approval_id)
     except Conflict as error:
         logger.info("commit raced", extra={"code": error.code, "movement_id": task.movement_id})
         raise TransientError(error.code) from None
@@ -58,6 +59,12 @@ def commit_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             "dynamodb fault", extra={"error": type(error).__name__, "movement_id": task.movement_id}
         )
         raise TransientError(type(error).__name__) from None
+    pool = services().resident_codes.status()
+    if pool.low:  # the alarm on this code tells the operator to ask the CS for more codes
+        logger.warning(
+            "resident code pool low", extra={"code": RESIDENT_CODE_POOL_LOW, "available": pool.available}
+        )
+    return result
 
 
 def _error_code(event: dict[str, Any]) -> str | None:

@@ -17,6 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from juki.adapters import settings as env
+from juki.services.resident_codes import RESIDENT_CODE_POOL_LOW
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STATEMACHINES_DIR = REPO_ROOT / "statemachines"
@@ -101,6 +102,7 @@ class FunctionSpec:
     starts_state_machines: tuple[str, ...] = ()
     memory_mb: int = 512
     timeout_seconds: int = 29
+    alarm_codes: tuple[str, ...] = ()  # codes whose log lines ({"code": …}) raise an alarm
 
 
 @dataclass(frozen=True)
@@ -243,6 +245,7 @@ def describe(municipality_code: str) -> SystemDescription:
                 "juki_fn.movement_tasks.commit_handler",
                 "Checks an approved movement against the current ledger and commits it in one transaction",
                 tables=ledger_rw,
+                alarm_codes=(RESIDENT_CODE_POOL_LOW,),
                 timeout_seconds=60,
             ),
             FunctionSpec(

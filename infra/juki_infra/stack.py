@@ -70,6 +70,7 @@ class JukiStack(Stack):
             data=self.data,
             api=self.api,
             functions=self.functions.functions,
+            log_groups=self.functions.log_groups,
             state_machines=self.workflows.state_machines,
         )
         self.backup = Backup(self, "Backup", description=system, config=config, data=self.data)

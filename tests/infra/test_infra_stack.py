@@ -269,3 +269,11 @@ def test_region_guard_refuses_other_copy_regions(tmp_path: Path) -> None:
 
 def test_no_unacknowledged_nag_findings(synth: Synth) -> None:
     assert synth.nag_findings == [], "\n".join(synth.nag_findings)
+
+
+def test_a_low_resident_code_pool_raises_an_alarm(synth: Synth) -> None:
+    filters = resources(synth.template, "AWS::Logs::MetricFilter")
+    patterns = [f["Properties"]["FilterPattern"] for f in filters.values()]
+    assert any("RESIDENT_CODE_POOL_LOW" in pattern for pattern in patterns)
+    alarms = resources(synth.template, "AWS::CloudWatch::Alarm")
+    assert any(a["Properties"].get("MetricName") == "RESIDENT_CODE_POOL_LOW" for a in alarms.values())

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -63,10 +64,12 @@ class Functions(Construct):
         )
         self.functions: dict[str, lambda_.Function] = {}
         self.roles: dict[str, iam.Role] = {}
+        self.log_groups: dict[str, logs.LogGroup] = {}
 
     def add(self, spec: FunctionSpec, state_machines: Mapping[str, sfn.IStateMachine]) -> lambda_.Function:
         name = self.description.name(spec.id)
         log_group = self.data.log_group(self, f"Logs-{spec.id}", f"/aws/lambda/{name}")
+        self.log_groups[spec.id] = log_group
         role = iam.Role(
             self,
             f"Role-{spec.id}",

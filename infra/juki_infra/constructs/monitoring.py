@@ -10,6 +10,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_guardduty as guardduty
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
@@ -38,6 +39,7 @@ class Monitoring(Construct):
         data: DataStore,
         api: PrivateApi,
         functions: Mapping[str, lambda_.IFunction],
+        log_groups: Mapping[str, logs.ILogGroup],
         state_machines: Mapping[str, sfn.IStateMachine],
     ) -> None:
         super().__init__(scope, construct_id)
@@ -79,12 +81,28 @@ class Monitoring(Construct):
         self._alarm("Api5xx", api.rest_api.metric_server_error(), "API: 5xx responses")
         for function_id, function in functions.items():
             self._alarm(f"Errors-{function_id}", function.metric_errors(), f"{function_id}: function errors")
+        for spec in description.functions:
+            for code in spec.alarm_codes:
+                self._log_alarm(spec.id, code, log_groups[spec.id])
         for queue_id, dlq in data.dead_letter_queues.items():
             self._alarm(
                 f"DeadLetters-{queue_id}",
                 dlq.metric_approximate_number_of_messages_visible(),
                 f"{queue_id}: messages in the dead-letter queue",
             )
+
+    def _log_alarm(self, function_id: str, code: str, log_group: logs.ILogGroup) -> None:
+        """An alarm on log lines carrying a code (structured logs: {"code": …}), e.g. a pool running low."""
+        log_filter = logs.MetricFilter(
+            self,
+            f"Filter-{function_id}-{code}",
+            log_group=log_group,
+            filter_pattern=logs.FilterPattern.string_value("$.code", "=", code),
+            metric_namespace="Juki",
+            metric_name=code,
+            metric_value="1",
+        )
+        self._alarm(f"Log-{code}", log_filter.metric(statistic="Sum"), f"{function_id}: {code} logged")
 
     def _alarm(self, construct_id: str, metric: cloudwatch.Metric, text: str) -> None:
         alarm = cloudwatch.Alarm(
