@@ -26,7 +26,14 @@ from juki.domain.errors import DomainError, Forbidden, NotFound
 from juki.domain.model import Movement, MovementStatus
 from juki.domain.staff import Actor, Permission
 from juki.observability import logger, tracer
-from juki.services.inquiry import HouseholdList, HouseholdView, PersonHistory, PersonList, PersonView
+from juki.services.inquiry import (
+    HouseholdList,
+    HouseholdView,
+    PersonHistory,
+    PersonList,
+    PersonView,
+    RevealedMyNumber,
+)
 from juki.services.movements import Preview
 from pydantic import BaseModel, Field, StringConstraints
 
@@ -50,6 +57,7 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], Permission] = {
     ("GET", "/households/{household_id}"): Permission.RESIDENT_READ,
     ("GET", "/persons/{person_id}"): Permission.RESIDENT_READ,
     ("GET", "/persons/{person_id}/history"): Permission.RESIDENT_READ,
+    ("POST", "/persons/{person_id}/my-number"): Permission.MY_NUMBER_REVEAL,
     ("GET", "/lists/unconfirmed-move-outs"): Permission.RESIDENT_READ,
     ("GET", "/lists/headless-households"): Permission.RESIDENT_READ,
     **RESTRICTION_ROUTES,
@@ -67,6 +75,12 @@ AsOf = Annotated[date | None, Query(description="この日の内容 (YYYY-MM-DD�
 class Rejection(BaseModel):
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = Field(
         description="差戻しの理由"
+    )
+
+
+class RevealRequest(BaseModel):
+    purpose: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = Field(
+        description="表示の目的 (例: 個人番号カード交付の本人確認)"
     )
 
 
@@ -177,6 +191,17 @@ def get_person(person_id: PersonId, as_of: AsOf = None) -> PersonView:
 @tracer.capture_method(capture_response=False, capture_error=False)
 def get_person_history(person_id: PersonId) -> PersonHistory:
     return services().inquiry.person_history(person_id, current_actor())
+
+
+@app.post(
+    "/persons/<person_id>/my-number",
+    summary="個人番号の表示 (目的を記録)",
+    description="権限のある職員が目的を示して個人番号を表示します。表示したことと目的は操作ログに記録されます。",
+    tags=["照会"],
+)
+@tracer.capture_method(capture_response=False, capture_error=False)
+def reveal_my_number(person_id: PersonId, request: Annotated[RevealRequest, Body()]) -> RevealedMyNumber:
+    return services().inquiry.reveal_my_number(person_id, request.purpose, current_actor())
 
 
 @app.get("/lists/unconfirmed-move-outs", summary="転入通知が届いていない転出の一覧", tags=["一覧"])

@@ -32,10 +32,11 @@ class Access(StrEnum):
 
 @dataclass(frozen=True)
 class KeySpec:
-    """A customer-managed KMS key."""
+    """A customer-managed KMS key; functions that use it directly get its ARN in ``env_var``."""
 
     id: str
     description: str
+    env_var: str | None = None
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,7 @@ def describe(municipality_code: str) -> SystemDescription:
         municipality_code=municipality_code,
         keys=(
             KeySpec("data", "Encrypts the ledger tables, buckets and queues at rest"),
-            KeySpec("pii", "Field-level encryption of 個人番号 (Encryption SDK)"),
+            KeySpec("pii", "Field-level encryption of 個人番号 (Encryption SDK)", env.ENV_PII_KEY_ARN),
             KeySpec(OPS_KEY, "Encrypts log groups, the alarm topic and the trail (infrastructure)"),
         ),
         tables=(
@@ -205,6 +206,7 @@ def describe(municipality_code: str) -> SystemDescription:
                     IndexSpec("by_birth", "birth_pk", "birth_sk"),
                     IndexSpec("by_address", "address_pk", "address_sk"),
                     IndexSpec("by_town_code", "town_code_pk", "town_code_sk"),
+                    IndexSpec("by_my_number", "my_number_pk", "my_number_sk"),
                 ),
                 description="住民基本台帳: person and household versions, movements, counters",
             ),

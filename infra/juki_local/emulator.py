@@ -257,6 +257,9 @@ def _function_env(
 ) -> dict[str, str]:
     env = {ENV_MUNICIPALITY_CODE: description.municipality_code, **token_settings}
     env.update(
+        {k.env_var: done.key_arns[k.id] for k in description.keys if k.env_var and k.id in done.key_arns}
+    )
+    env.update(
         {table.env_var: done.tables[table.id] for table in description.tables if table.id in done.tables}
     )
     env.update(

@@ -37,7 +37,10 @@ def fresh_person(services: Services) -> str:
     (person_id,) = services.store.reserve_sequence("person", 1)
     kana = "".join("アイウエオカキクケコサシスセソタ"[int(c, 16)] for c in uuid.uuid4().hex[:6])
     name = PersonName(family_name="抑止", given_name="試験", family_name_kana=kana, given_name_kana="タロウ")
-    services.store.import_records([template.model_copy(update={"person_id": person_id, "name": name})], [])
+    copy = template.model_copy(
+        update={"person_id": person_id, "name": name, "resident_code": None, "my_number": None}
+    )
+    services.store.import_records([copy], [])
     return person_id
 
 

@@ -118,6 +118,9 @@ class Functions(Construct):
         for table_spec in self.description.tables:
             if table_spec.id in spec.tables:
                 environment[table_spec.env_var] = self.data.tables[table_spec.id].table_name
+        for key_spec in self.description.keys:
+            if key_spec.id in spec.keys and key_spec.env_var:
+                environment[key_spec.env_var] = self.data.keys[key_spec.id].key_arn
         for bucket_spec in self.description.data_buckets:
             if bucket_spec.id in spec.buckets and bucket_spec.env_var:
                 environment[bucket_spec.env_var] = self.data.buckets[bucket_spec.id].bucket_name

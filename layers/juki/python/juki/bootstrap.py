@@ -13,6 +13,7 @@ from functools import cache
 import boto3
 
 from juki.adapters.dynamodb import DynamoLedgerStore
+from juki.adapters.my_number_vault import KmsMyNumberVault
 from juki.adapters.resident_code_pool import DynamoResidentCodePool
 from juki.adapters.restrictions import DynamoRestrictionStore
 from juki.adapters.search import DynamoSearchIndex
@@ -36,6 +37,7 @@ class Services:
     restrictions: RestrictionService
     search: SearchService
     resident_codes: ResidentCodeService
+    my_numbers: KmsMyNumberVault
     tokens: StaffTokenVerifier
 
 
@@ -50,6 +52,13 @@ def build(settings: Settings) -> Services:
     sfn = boto3.client("stepfunctions", region_name=settings.region, endpoint_url=settings.endpoint_url)
     workflow = StepFunctionsWorkflow(sfn, settings.movement_state_machine_arn or "")
     clock, ids = SystemClock(), UuidSource()
+    vault = KmsMyNumberVault(
+        settings.pii_key_arn,
+        settings.ledger_table,
+        region=settings.region,
+        host=settings.endpoint_url,
+        municipality_code=settings.municipality_code,
+    )
     restriction_store = DynamoRestrictionStore(
         settings.ledger_table, settings.oplog_table, region=settings.region, host=settings.endpoint_url
     )
@@ -57,8 +66,8 @@ def build(settings: Settings) -> Services:
     return Services(
         settings=settings,
         store=store,
-        movements=MovementService(store, store, workflow, clock, ids, restrictions=restrictions),
-        inquiry=InquiryService(store, store, clock, ids, restrictions=restrictions),
+        movements=MovementService(store, store, workflow, clock, ids, restrictions=restrictions, vault=vault),
+        inquiry=InquiryService(store, store, clock, ids, restrictions=restrictions, vault=vault),
         restrictions=restrictions,
         search=SearchService(
             store,
@@ -66,11 +75,13 @@ def build(settings: Settings) -> Services:
             store,
             clock,
             ids,
+            vault=vault,
         ),
         resident_codes=ResidentCodeService(
             DynamoResidentCodePool(settings.ledger_table, region=settings.region, host=settings.endpoint_url),
             settings.resident_code_low_threshold,
         ),
+        my_numbers=vault,
         tokens=StaffTokenVerifier(
             settings.token_public_keys,
             settings.token_issuer,

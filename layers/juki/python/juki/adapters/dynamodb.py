@@ -39,6 +39,7 @@ from juki.domain.linkage import OutboundMessage
 from juki.domain.listings import listing_of
 from juki.domain.model import CommitPlan, Movement, MovementStatus
 from juki.domain.movements import person_identity
+from juki.domain.my_number import STORAGE
 from juki.domain.oplog import OperationLogEntry
 from juki.domain.records import HouseholdRecord, PersonRecord
 from juki.domain.search import index_keys
@@ -106,6 +107,8 @@ class LedgerItem(Model):
     address_sk = UnicodeAttribute(null=True)
     town_code_pk = UnicodeAttribute(null=True)
     town_code_sk = UnicodeAttribute(null=True)
+    my_number_pk = UnicodeAttribute(null=True)
+    my_number_sk = UnicodeAttribute(null=True)
     gsi1 = _Gsi1()
 
 
@@ -162,10 +165,14 @@ class DynamoLedgerStore:
             item = self._ledger.get(movement_key(movement_id), "MOVEMENT", consistent_read=True)
         except DoesNotExist:
             return None
-        return Movement.model_validate_json(item.body)
+        return Movement.model_validate_json(item.body, context=STORAGE)
 
-    def save_draft(self, movement: Movement, log: OperationLogEntry) -> None:
+    def save_draft(
+        self, movement: Movement, log: OperationLogEntry, allocation: Allocation | None = None
+    ) -> None:
         item = self._movement_item(movement)
+        if allocation is not None:
+            item.allocation = allocation.__dict__
         with self._transaction() as tx:
             tx.save(item, condition=self._ledger.pk.does_not_exist())
             tx.save(oplog_item(log, self._oplog), condition=self._oplog.pk.does_not_exist())
@@ -357,25 +364,25 @@ class DynamoLedgerStore:
     # -- helpers -----------------------------------------------------------------------------
     def _current[R: (PersonRecord, HouseholdRecord)](self, model: type[R], keys: list[str]) -> list[R]:
         items = self._ledger.batch_get([(key, CURRENT) for key in keys], consistent_read=True)
-        return [model.model_validate_json(item.body) for item in items]
+        return [model.model_validate_json(item.body, context=STORAGE) for item in items]
 
     def _version[R: (PersonRecord, HouseholdRecord)](self, model: type[R], pk: str, version: int) -> R | None:
         try:
             item = self._ledger.get(pk, version_key(version), consistent_read=True)
         except DoesNotExist:
             return None
-        return model.model_validate_json(item.body)
+        return model.model_validate_json(item.body, context=STORAGE)
 
     def _history[R: (PersonRecord, HouseholdRecord)](self, model: type[R], pk: str) -> list[R]:
         items = self._ledger.query(pk, self._ledger.sk.startswith("V#"), consistent_read=True)
-        return [model.model_validate_json(item.body) for item in items]
+        return [model.model_validate_json(item.body, context=STORAGE) for item in items]
 
     def _as_of[R: (PersonRecord, HouseholdRecord)](self, model: type[R], pk: str, day: date) -> R | None:
         newest_first = self._ledger.query(
             pk, self._ledger.sk.startswith("V#"), consistent_read=True, scan_index_forward=False
         )
         for item in newest_first:
-            record = model.model_validate_json(item.body)
+            record = model.model_validate_json(item.body, context=STORAGE)
             if record.effective_date <= day:
                 return record
         return None
@@ -391,7 +398,7 @@ class DynamoLedgerStore:
             status=movement.status.value,
             gsi1pk=f"MOVEMENT_STATUS#{movement.status.value}",
             gsi1sk=f"{movement.entered_at.isoformat()}#{movement.movement_id}",
-            body=movement.model_dump_json(),
+            body=movement.model_dump_json(context=STORAGE),
         )
 
     def _update_movement(self, tx: TransactWrite, movement: Movement, expected: MovementStatus) -> None:
@@ -417,7 +424,7 @@ class DynamoLedgerStore:
     def _version_items(
         self, pk: str, version: int, record: PersonRecord | HouseholdRecord, kind: str
     ) -> tuple[LedgerItem, LedgerItem]:
-        body = record.model_dump_json()
+        body = record.model_dump_json(context=STORAGE)
         history = self._ledger(pk=pk, sk=version_key(version), kind=kind, version=version, body=body)
         if isinstance(record, PersonRecord):  # search keys on versions only: one hit per version
             for attribute, value in index_keys(record).items():

@@ -16,6 +16,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from juki.adapters.dynamodb import LedgerItem
 from juki.adapters.tables import bind
+from juki.domain.my_number import STORAGE
 from juki.domain.records import PersonRecord
 from juki.domain.search import IndexHit, IndexQuery, SearchIndex
 
@@ -45,6 +46,7 @@ class SearchItem(LedgerItem):
     by_birth = _index(SearchIndex.BIRTH)
     by_address = _index(SearchIndex.ADDRESS)
     by_town_code = _index(SearchIndex.TOWN_CODE)
+    by_my_number = _index(SearchIndex.MY_NUMBER)
 
 
 class DynamoSearchIndex:
@@ -67,4 +69,4 @@ class DynamoSearchIndex:
         for item in index.query(query.partition, condition, page_size=page_size):
             sort_key: str = getattr(item, query.index.sort_attribute)
             if sort_key != after and item.body is not None:
-                yield IndexHit(sort_key, PersonRecord.model_validate_json(item.body))
+                yield IndexHit(sort_key, PersonRecord.model_validate_json(item.body, context=STORAGE))

@@ -17,6 +17,7 @@ ENV_TOKEN_PUBLIC_KEYS = "JUKI_STAFF_TOKEN_PUBLIC_KEYS"
 ENV_TOKEN_MAX_LIFETIME = "JUKI_STAFF_TOKEN_MAX_LIFETIME_SECONDS"
 ENV_APPROVAL_WAIT = "JUKI_APPROVAL_WAIT_SECONDS"
 ENV_RESIDENT_CODE_LOW = "JUKI_RESIDENT_CODE_LOW_THRESHOLD"
+ENV_PII_KEY_ARN = "JUKI_PII_KEY_ARN"
 
 DEFAULT_TOKEN_MAX_LIFETIME_SECONDS = 900
 DEFAULT_APPROVAL_WAIT_SECONDS = 20.0
@@ -37,6 +38,7 @@ class Settings:
     token_max_lifetime_seconds: int
     approval_wait_seconds: float
     resident_code_low_threshold: int
+    pii_key_arn: str  # the customer-managed key that seals 個人番号 (Encryption SDK)
     endpoint_url: str | None  # only for the local emulator; None in AWS
 
     @classmethod
@@ -56,6 +58,7 @@ class Settings:
                 env.get(ENV_TOKEN_MAX_LIFETIME, DEFAULT_TOKEN_MAX_LIFETIME_SECONDS)
             ),
             approval_wait_seconds=float(env.get(ENV_APPROVAL_WAIT, DEFAULT_APPROVAL_WAIT_SECONDS)),
+            pii_key_arn=env.get(ENV_PII_KEY_ARN, ""),
             resident_code_low_threshold=int(
                 env.get(ENV_RESIDENT_CODE_LOW, DEFAULT_RESIDENT_CODE_LOW_THRESHOLD)
             ),

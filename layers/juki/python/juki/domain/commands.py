@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from juki.domain import relationships
+from juki.domain.my_number import MyNumberInput, Sealed
 from juki.domain.record_items import ForeignResident, KosekiDomicile, NameDetails
 from juki.domain.values import (
     Address,
@@ -37,6 +38,15 @@ def _relationship(value: str) -> str:
         raise ValueError("続柄が語彙にありません") from None
 
 
+def _refuse_given_seal(data: object, info: ValidationInfo) -> object:
+    """Only the system seals a 個人番号; a notice arriving with a sealed one is refused (a record
+    read back from storage carries the STORAGE context and passes)."""
+    storage = bool(info.context and info.context.get("storage"))
+    if isinstance(data, dict) and data.get("sealed_my_number") is not None and not storage:
+        raise ValueError("sealed_my_number は指定できません (個人番号は my_number に入力してください)")
+    return data
+
+
 def _relationships(value: dict[str, str]) -> dict[str, str]:
     return {person_id: _relationship(text) for person_id, text in value.items()}
 
@@ -59,6 +69,14 @@ class NewPerson(Frozen):
     resident_code: ResidentCode | None = Field(
         default=None, description="住民票コード (転出証明書の記載。なければ本登録で払い出す)"
     )
+    my_number: MyNumberInput | None = Field(
+        default=None,
+        repr=False,
+        description="個人番号 (12桁。受け付けた時点で暗号化され、平文では保存されない)",
+    )
+    sealed_my_number: Sealed | None = Field(default=None, description="暗号化した個人番号 (システムが設定)")
+
+    _no_forged_seal = model_validator(mode="before")(lambda cls, data, info: _refuse_given_seal(data, info))
     previous_person_id: RecordId | None = Field(
         default=None, description="再転入: 以前の除票の宛名番号 (同じ宛名番号で記載する)"
     )
@@ -264,6 +282,25 @@ class ForeignResidentChange(Dated):
     koseki: KosekiDomicile | None = Field(default=None, description="帰化・国籍取得の本籍・筆頭者")
 
 
+class MyNumberChange(Dated):
+    """個人番号の変更 (漏えいのおそれ等で新しい番号が指定された場合): the new number replaces the old."""
+
+    kind: Literal[MovementKind.MY_NUMBER_CHANGE] = Field(description="異動の種類 (個人番号の変更)")
+    person_id: RecordId = Field(description="対象の人")
+    my_number: MyNumberInput | None = Field(
+        default=None, repr=False, description="新しい個人番号 (12桁。受け付けた時点で暗号化される)"
+    )
+    sealed_my_number: Sealed | None = Field(default=None, description="暗号化した個人番号 (システムが設定)")
+
+    _no_forged_seal = model_validator(mode="before")(lambda cls, data, info: _refuse_given_seal(data, info))
+
+    @model_validator(mode="after")
+    def _a_number(self) -> MyNumberChange:
+        if self.my_number is None and self.sealed_my_number is None:
+            raise ValueError("新しい個人番号を入力してください")
+        return self
+
+
 class ResidentCodeChange(Dated):
     """住民票コードの変更請求: a new code is given from the pool; the old one is kept as 旧住民票コード."""
 
@@ -317,6 +354,7 @@ MovementCommand = Annotated[
     | NameDetailsChange
     | ForeignResidentChange
     | ResidentCodeChange
+    | MyNumberChange
     | Correction
     | Cancellation,
     Field(discriminator="kind"),

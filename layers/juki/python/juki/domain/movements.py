@@ -32,6 +32,7 @@ from juki.domain.commands import (
     MovementCommand,
     MoveOut,
     MoveOutConfirmation,
+    MyNumberChange,
     NameDetailsChange,
     NewHousehold,
     NewPerson,
@@ -41,6 +42,7 @@ from juki.domain.commands import (
 from juki.domain.errors import Conflict, Forbidden, Issue, RuleViolation
 from juki.domain.kana import exact_key, match_key
 from juki.domain.model import CommitPlan, Movement, MovementResult, MovementStatus
+from juki.domain.my_number import SealedMyNumber
 from juki.domain.records import HouseholdRecord, MoveOutDetails, PersonRecord, Removal
 from juki.domain.relationships import HEAD
 from juki.domain.staff import Actor, Permission
@@ -199,6 +201,7 @@ def references(command: MovementCommand) -> References:  # noqa: PLR0911 - one a
             | NameDetailsChange()
             | ForeignResidentChange()
             | ResidentCodeChange()
+            | MyNumberChange()
         ):
             return References(frozenset({command.person_id}))
         case HouseholdMerge():
@@ -218,6 +221,44 @@ def households_of(view: LedgerView) -> frozenset[str]:
 
 def members_of(view: LedgerView) -> frozenset[str]:
     return frozenset(pid for h in view.households.values() for pid in h.member_ids) - set(view.persons)
+
+
+def carries_my_number(command: MovementCommand) -> bool:
+    """Does the notice hold a 個人番号 in plain (which must be sealed before it is stored)?"""
+    if isinstance(command, MyNumberChange):
+        return command.my_number is not None
+    return isinstance(command, MoveIn) and any(member.my_number for member in command.members)
+
+
+def numbers_to_seal(command: MovementCommand, new_person_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """The 個人番号 a notice carries in plain, to seal before it is stored: field → (number, the person
+    it belongs to). New people are given the ids the movement will take, in member order."""
+    if isinstance(command, MyNumberChange) and command.my_number:
+        return {"my_number": (command.my_number, command.person_id)}
+    if not isinstance(command, MoveIn):
+        return {}
+    new_ids = iter(new_person_ids)
+    found: dict[str, tuple[str, str]] = {}
+    for index, member in enumerate(command.members):
+        person_id = member.previous_person_id or next(new_ids)
+        if member.my_number:
+            found[f"members[{index}]"] = (member.my_number, person_id)
+    return found
+
+
+def sealed(command: MovementCommand, seals: dict[str, SealedMyNumber]) -> MovementCommand:
+    """The notice with each plain 個人番号 replaced by its sealed form (``numbers_to_seal``'s fields)."""
+    if isinstance(command, MyNumberChange):
+        return command.model_copy(update={"my_number": None, "sealed_my_number": seals.get("my_number")})
+    if isinstance(command, MoveIn):
+        members = [
+            m.model_copy(update={"my_number": None, "sealed_my_number": seals[f"members[{i}]"]})
+            if f"members[{i}]" in seals
+            else m
+            for i, m in enumerate(command.members)
+        ]
+        return command.model_copy(update={"members": members})
+    return command
 
 
 def new_ids_needed(command: MovementCommand) -> tuple[int, int]:
@@ -573,6 +614,16 @@ def _check_foreign_resident(command: ForeignResidentChange, c: _Checks) -> None:
         )
 
 
+def _check_my_number_change(command: MyNumberChange, c: _Checks) -> None:
+    c.dates(command.effective_date, command.notified_date)
+    person = c.resident(command.person_id, "person_id")
+    if person:
+        c.not_before_history(command.effective_date, [person])
+        new, old = command.sealed_my_number, person.my_number
+        if new and old and new.blind_index == old.blind_index:
+            c.error("NOTHING_CHANGES", "今の個人番号と同じです", "my_number")
+
+
 def _check_code_change(command: ResidentCodeChange, c: _Checks) -> None:
     c.dates(command.effective_date, command.notified_date)
     person = c.resident(command.person_id, "person_id")
@@ -630,6 +681,7 @@ _CHECKS: dict[type, Callable[[Any, _Checks], None]] = {
     NameDetailsChange: _check_name_details,
     ForeignResidentChange: _check_foreign_resident,
     ResidentCodeChange: _check_code_change,
+    MyNumberChange: _check_my_number_change,
     Correction: _check_correction,
     Cancellation: _check_cancellation,
 }
@@ -757,6 +809,7 @@ def _plan_move_in(command: MoveIn, p: _Plan) -> None:
             }
             | ({"name_details": member.name_details} if member.name_details else {})
             | ({"resident_code": member.resident_code} if member.resident_code else {})
+            | ({"my_number": member.sealed_my_number} if member.sealed_my_number else {})
         )
         if member.previous_person_id:
             person = p.change_person(
@@ -938,6 +991,12 @@ def _plan_code_change(command: ResidentCodeChange, p: _Plan) -> None:
     p.code_needed.append(command.person_id)
 
 
+def _plan_my_number_change(command: MyNumberChange, p: _Plan) -> None:
+    p.change_person(
+        command.person_id, command.effective_date, command.notified_date, my_number=command.sealed_my_number
+    )
+
+
 def _plan_correction(command: Correction, p: _Plan) -> None:
     person = p.change_person(
         command.person_id, command.effective_date, command.notified_date, **_given(command)
@@ -1000,6 +1059,7 @@ _PLANS: dict[type, Callable[[Any, _Plan], None]] = {
     NameDetailsChange: _plan_name_details,
     ForeignResidentChange: _plan_foreign_resident,
     ResidentCodeChange: _plan_code_change,
+    MyNumberChange: _plan_my_number_change,
     Correction: _plan_correction,
     Cancellation: _plan_cancellation,
 }

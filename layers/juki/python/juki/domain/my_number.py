@@ -12,9 +12,12 @@ contract only; it imports nothing of AWS.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Annotated, Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, SerializationInfo
+
+from juki.domain.codes import parse_my_number
+from juki.domain.errors import DomainError
 
 BLIND_INDEX_HEX_LENGTH = 64  # HMAC-SHA256, kept whole: an exact match, no false positives
 
@@ -34,6 +37,32 @@ class SealedMyNumber(BaseModel):
         description="個人番号による完全一致検索用のブラインドインデックス"
         "（正規化した12桁の HMAC-SHA256 を16進で表したもの。個人番号には戻せない）",
     )
+
+
+STORAGE: dict[str, Any] = {"storage": True}  # the context in which records are written and read back
+
+
+def _stored_or_masked(sealed: SealedMyNumber, info: SerializationInfo) -> dict[str, Any]:
+    """Stored whole; everywhere else (API answers, logs) only the fact that a number is recorded."""
+    if info.context and info.context.get("storage"):
+        return sealed.model_dump()
+    return {"recorded": True}
+
+
+# A 個人番号 as records and notices hold it: sealed; shown as {"recorded": true} outside storage.
+Sealed = Annotated[SealedMyNumber, PlainSerializer(_stored_or_masked, when_used="always")]
+
+
+def _valid_my_number(value: str) -> str:
+    try:
+        return parse_my_number(value)
+    except DomainError as error:
+        raise ValueError(error.message) from None  # the message never repeats the number
+
+
+# A 個人番号 as a clerk enters it: twelve digits with the right check digit. It lives only until
+# the service seals it; a stored notice never holds it.
+MyNumberInput = Annotated[str, AfterValidator(_valid_my_number)]
 
 
 class MyNumberVaultError(RuntimeError):

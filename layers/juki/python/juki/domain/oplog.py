@@ -27,6 +27,7 @@ class OperationLogEntry(BaseModel):
     households: list[str] = Field(default_factory=list, description="対象の世帯番号")
     movement_id: str | None = Field(default=None, description="対象の異動")
     my_number_shown: bool = Field(default=False, description="個人番号を表示したか")
+    purpose: str | None = Field(default=None, description="個人番号を表示した目的")
     request_id: str = Field(description="リクエストID")
     outcome: Outcome = Field(default="success", description="結果")
     approved_by: str | None = Field(default=None, description="システム処理の場合、決裁した職員")
@@ -44,6 +45,7 @@ def entry_for(
     movement_id: str | None = None,
     approved_by: str | None = None,
     outcome: Outcome = "success",
+    my_number_purpose: str | None = None,
 ) -> OperationLogEntry:
     if isinstance(actor, Actor):
         who: dict[str, str | None] = {
@@ -65,5 +67,7 @@ def entry_for(
         request_id=actor.request_id,
         outcome=outcome,
         approved_by=approved_by,
+        my_number_shown=my_number_purpose is not None and outcome == "success",
+        purpose=my_number_purpose,
         **who,
     )

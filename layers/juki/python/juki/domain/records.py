@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 from pydantic import Field
 
+from juki.domain.my_number import Sealed
 from juki.domain.record_items import (
     Cards,
     ElectoralEligibility,
@@ -59,6 +60,9 @@ class PersonRecord(Frozen):
     household_id: str = Field(description="世帯番号")
     resident_code: str | None = Field(default=None, description="住民票コード")
     previous_resident_codes: list[str] = Field(default_factory=list, description="旧住民票コード (古い順)")
+    my_number: Sealed | None = Field(
+        default=None, description="個人番号 (暗号化して保存。表示は権限と目的のある開示でだけ)"
+    )
     name: PersonName = Field(description="氏名")
     birth_date: date = Field(description="生年月日")
     sex: Sex = Field(description="性別")

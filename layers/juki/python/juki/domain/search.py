@@ -36,6 +36,7 @@ from pydantic import (
 
 from juki.domain.dates import parse_date
 from juki.domain.kana import KATAKANA_NAME, match_key, to_katakana
+from juki.domain.my_number import MyNumberInput
 from juki.domain.records import PersonRecord
 from juki.domain.values import RecordId, ResidentCode, ShortText
 
@@ -52,6 +53,7 @@ class SearchIndex(StrEnum):
     BIRTH = "by_birth"
     ADDRESS = "by_address"
     TOWN_CODE = "by_town_code"
+    MY_NUMBER = "by_my_number"
 
     @property
     def partition_attribute(self) -> str:
@@ -90,6 +92,8 @@ def index_keys(record: PersonRecord) -> dict[str, str]:
     }
     if address.town_code is not None:
         keys[SearchIndex.TOWN_CODE] = (f"TOWN#{address.town_code}", _sort_key(lot, person_id))
+    if record.my_number is not None:
+        keys[SearchIndex.MY_NUMBER] = (f"MYNUM#{record.my_number.blind_index}", person_id)
     return {
         attribute: value
         for index, (partition, sort) in keys.items()
@@ -126,6 +130,8 @@ _CRITERIA = (
     "lot",
     "person_id",
     "resident_code",
+    "my_number",
+    "my_number_index",
     "household_id",
 )
 
@@ -169,6 +175,14 @@ class SearchQuery(BaseModel):
     resident_code: ResidentCode | None = Field(
         default=None, description="住民票コード (今のコードと旧住民票コード)"
     )
+    my_number: MyNumberInput | None = Field(
+        default=None,
+        repr=False,
+        description="個人番号 (完全一致。平文では探さず、ブラインドインデックスで引く)",
+    )
+    my_number_index: str | None = Field(
+        default=None, description="個人番号のブラインドインデックス (システムが設定)"
+    )
     household_id: RecordId | None = Field(default=None, description="世帯番号 (過去に属した人を含む)")
     include_removed: bool = Field(default=False, description="除票 (転出・死亡などで消除された人) も含める")
     limit: int = Field(
@@ -195,7 +209,7 @@ class SearchQuery(BaseModel):
 
     def fingerprint(self) -> str:
         """Identifies the criteria (not the page), so a ``next`` token is used with its own query."""
-        criteria = self.model_dump(mode="json", exclude={"limit", "next"})
+        criteria = self.model_dump(mode="json", exclude={"limit", "next", "my_number"})
         return hashlib.sha256(json.dumps(criteria, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -212,6 +226,8 @@ def plan(query: SearchQuery) -> IndexQuery | None:
     """The most selective index for the query; None when it names a person or household directly."""
     if query.person_id is not None or query.household_id is not None or query.resident_code is not None:
         return None
+    if query.my_number_index is not None:
+        return IndexQuery(SearchIndex.MY_NUMBER, f"MYNUM#{query.my_number_index}")
     kana = name = address = birth = None
     if query.family_name_kana is not None:
         kana = IndexQuery(
@@ -251,6 +267,7 @@ def matches(query: SearchQuery, record: PersonRecord) -> bool:
         (query.person_id, lambda v: v == record.person_id),
         (query.household_id, lambda v: v == record.household_id),
         (query.resident_code, lambda v: v in (record.resident_code, *record.previous_resident_codes)),
+        (query.my_number_index, lambda v: record.my_number is not None and v == record.my_number.blind_index),
     )
     if query.birth_date is not None and query.birth_date != record.birth_date:
         return False

@@ -11,6 +11,7 @@ class Permission(StrEnum):
     MOVEMENT_ENTER = "movement.enter"  # 異動の仮登録
     MOVEMENT_APPROVE = "movement.approve"  # 審査・決裁 (本登録)
     RESTRICTION_MANAGE = "restriction.manage"  # 抑止・支援措置の設定と解除
+    MY_NUMBER_REVEAL = "my_number.reveal"  # 個人番号の表示 (目的を記録)
 
 
 class Role(StrEnum):
@@ -23,7 +24,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CLERK: frozenset({Permission.RESIDENT_READ, Permission.MOVEMENT_ENTER}),
     # Until issue 4 brings per-function roles, the approver (a supervisor) manages restrictions.
     Role.APPROVER: frozenset(
-        {Permission.RESIDENT_READ, Permission.MOVEMENT_APPROVE, Permission.RESTRICTION_MANAGE}
+        {
+            Permission.RESIDENT_READ,
+            Permission.MOVEMENT_APPROVE,
+            Permission.RESTRICTION_MANAGE,
+            Permission.MY_NUMBER_REVEAL,
+        }
     ),
     Role.VIEWER: frozenset({Permission.RESIDENT_READ}),
 }

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from juki.domain.errors import Issue, NotFound
 from juki.domain.listings import HEADLESS_HOUSEHOLD, UNCONFIRMED_MOVE_OUT
+from juki.domain.my_number import MyNumberVault
 from juki.domain.oplog import Outcome, entry_for
 from juki.domain.records import HouseholdRecord, PersonRecord
 from juki.domain.restrictions import Process, Restricted, enforce
@@ -17,6 +18,7 @@ from juki.services.access import require
 from juki.services.ports import Clock, IdSource, LedgerStore, OperationLog, RestrictionCheck
 
 FUNCTION_INQUIRY = "resident.read"
+FUNCTION_MY_NUMBER = "my_number.reveal"
 
 
 class HouseholdView(BaseModel):
@@ -30,6 +32,12 @@ class PersonView(BaseModel):
     as_of: date = Field(description="この日の内容")
     person: PersonRecord = Field(description="住民票 (その日の版)")
     alerts: list[Issue] = Field(default_factory=list, description="抑止・支援措置のアラート")
+
+
+class RevealedMyNumber(BaseModel):
+    person_id: str = Field(description="宛名番号")
+    my_number: str = Field(description="個人番号 (12桁)")
+    purpose: str = Field(description="表示の目的 (操作ログに記録)")
 
 
 class PersonHistory(BaseModel):
@@ -55,8 +63,10 @@ class InquiryService:
         ids: IdSource,
         *,
         restrictions: RestrictionCheck,
+        vault: MyNumberVault,
     ) -> None:
         self._restrictions = restrictions
+        self._vault = vault
         self._store = store
         self._log = log
         self._clock = clock
@@ -92,6 +102,30 @@ class InquiryService:
         alerts = self._allowed(actor, [person_id], households)
         self._logged(actor, persons=[person_id], households=households)
         return PersonHistory(person_id=person_id, versions=versions, alerts=alerts)
+
+    def reveal_my_number(self, person_id: str, purpose: str, actor: Actor) -> RevealedMyNumber:
+        """個人番号の表示: only with the permission and a stated purpose, and logged as shown."""
+        require(actor, Permission.MY_NUMBER_REVEAL)
+        person = self._store.get_person(person_id)
+        if person is None:
+            raise NotFound("PERSON_NOT_FOUND", "住民が見つかりません", "person_id")
+        self._allowed(actor, [person_id], [person.household_id])
+        if person.my_number is None:
+            raise NotFound("MY_NUMBER_NOT_RECORDED", "個人番号が記録されていません", "person_id")
+        number = self._vault.open(person.my_number, person_id)
+        self._log.append(
+            entry_for(
+                actor,
+                entry_id=self._ids.new_id(),
+                at=self._clock.now(),
+                function=FUNCTION_MY_NUMBER,
+                action="read",
+                persons=[person_id],
+                households=[person.household_id],
+                my_number_purpose=purpose,
+            )
+        )
+        return RevealedMyNumber(person_id=person_id, my_number=number, purpose=purpose)
 
     def unconfirmed_move_outs(self, actor: Actor) -> PersonList:
         """転出 not yet confirmed by a 転入通知, by planned date."""

@@ -16,6 +16,7 @@ from juki.domain.linkage import messages_for
 from juki.domain.listings import DRAFTS
 from juki.domain.model import CommitPlan, Movement, MovementStatus
 from juki.domain.movements import LedgerView
+from juki.domain.my_number import MyNumberVault
 from juki.domain.oplog import OperationLogEntry, Outcome, entry_for
 from juki.domain.records import HouseholdRecord, PersonRecord
 from juki.domain.restrictions import Process
@@ -23,6 +24,7 @@ from juki.domain.staff import Actor, Permission, SystemActor
 from juki.domain.values import MovementKind
 from juki.services.access import require
 from juki.services.ports import (
+    Allocation,
     Clock,
     ExecutionOutcome,
     IdSource,
@@ -93,8 +95,10 @@ class MovementService:
         ids: IdSource,
         *,
         restrictions: RestrictionCheck,
+        vault: MyNumberVault,
     ) -> None:
         self._restrictions = restrictions
+        self._vault = vault
         self._store = store
         self._log = log
         self._workflow = workflow
@@ -107,6 +111,7 @@ class MovementService:
         against: asking whether someone lives here is itself an access to their record."""
         require(actor, Permission.MOVEMENT_ENTER)
         now = self._clock.now()
+        command, allocation = self._sealed(command)
         view = self._view(command)
         checked = self._check(command, view, now)
         touched = sorted({*checked.matched, *view.persons})
@@ -126,7 +131,9 @@ class MovementService:
             office=actor.office,
             terminal=actor.terminal,
         )
-        self._store.save_draft(movement, self._entry(actor, now, "create", movement.movement_id, touched))
+        self._store.save_draft(
+            movement, self._entry(actor, now, "create", movement.movement_id, touched), allocation
+        )
         return movement
 
     def drafts(self, actor: Actor) -> list[Movement]:
@@ -264,6 +271,22 @@ class MovementService:
         )
 
     # -- helpers ----------------------------------------------------------------------------
+    def _sealed(self, command: MovementCommand) -> tuple[MovementCommand, Allocation | None]:
+        """A notice carrying 個人番号 is stored only sealed. Newcomers' numbers are sealed for the
+        ids they will have, so those ids are taken now and kept with the draft."""
+        if not rules.carries_my_number(command):
+            return command, None
+        persons, households = rules.new_ids_needed(command)
+        allocation = Allocation(
+            person_ids=self._store.reserve_sequence("person", persons),
+            household_ids=self._store.reserve_sequence("household", households),
+        )
+        seals = {
+            field: self._vault.seal(number, person_id)
+            for field, (number, person_id) in rules.numbers_to_seal(command, allocation.person_ids).items()
+        }
+        return rules.sealed(command, seals), allocation
+
     def _view(self, command: MovementCommand) -> LedgerView:
         """What the movement names, read consistently: the persons and households, their members
         and households, and for a cancellation the movement undone and the versions before it."""

@@ -41,8 +41,14 @@ class CodeReservation(Protocol):
 class LedgerStore(Protocol):
     def get_movement(self, movement_id: str) -> Movement | None: ...
 
-    def save_draft(self, movement: Movement, log: OperationLogEntry) -> None:
-        """Writes a new draft and its log entry together; a second save of the same id is refused."""
+    def save_draft(
+        self, movement: Movement, log: OperationLogEntry, allocation: Allocation | None = None
+    ) -> None:
+        """Writes a new draft and its log entry together (with the ids it will take, when they were
+        needed early); a second save of the same id is refused."""
+
+    def reserve_sequence(self, kind: str, count: int) -> list[str]:
+        """New person or household ids (sequence numbers with their check digit)."""
 
     def save_approval(self, movement: Movement, log: OperationLogEntry) -> None:
         """Moves a draft to approved, only if it is still a draft, with its log entry."""

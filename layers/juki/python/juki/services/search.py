@@ -15,6 +15,7 @@ from typing import Protocol
 from pydantic import BaseModel, Field
 
 from juki.domain.errors import DomainError
+from juki.domain.my_number import MyNumberVault
 from juki.domain.oplog import entry_for
 from juki.domain.records import PersonRecord
 from juki.domain.search import (
@@ -57,8 +58,16 @@ class SearchResult(BaseModel):
 
 class SearchService:
     def __init__(
-        self, store: LedgerStore, index: SearchIndexReader, log: OperationLog, clock: Clock, ids: IdSource
+        self,
+        store: LedgerStore,
+        index: SearchIndexReader,
+        log: OperationLog,
+        clock: Clock,
+        ids: IdSource,
+        *,
+        vault: MyNumberVault,
     ) -> None:
+        self._vault = vault
         self._store = store
         self._index = index
         self._log = log
@@ -67,6 +76,9 @@ class SearchService:
 
     def search(self, query: SearchQuery, actor: Actor) -> SearchResult:
         require(actor, Permission.RESIDENT_READ)
+        if query.my_number is not None:  # found by its blind index; the number itself is dropped here
+            blind = self._vault.blind_index(query.my_number)
+            query = query.model_copy(update={"my_number": None, "my_number_index": blind})
         try:
             after = decode_cursor(query, query.next) if query.next is not None else None
         except CursorInvalid as error:
