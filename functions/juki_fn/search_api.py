@@ -54,6 +54,7 @@ def search_persons(
     person_id: Annotated[str | None, _text("宛名番号")] = None,
     resident_code: Annotated[str | None, _text("住民票コード (旧住民票コードを含む)")] = None,
     my_number: Annotated[str | None, _text("個人番号 (完全一致)")] = None,
+    card_number: Annotated[str | None, _text("在留カード等の番号 (完全一致)")] = None,
     household_id: Annotated[str | None, _text("世帯番号 (過去に属した人を含む)")] = None,
     include_removed: Annotated[bool, Query(description="除票も含める")] = False,
     limit: Annotated[

@@ -207,6 +207,7 @@ def describe(municipality_code: str) -> SystemDescription:
                     IndexSpec("by_address", "address_pk", "address_sk"),
                     IndexSpec("by_town_code", "town_code_pk", "town_code_sk"),
                     IndexSpec("by_my_number", "my_number_pk", "my_number_sk"),
+                    IndexSpec("by_card", "card_pk", "card_sk"),
                 ),
                 description="住民基本台帳: person and household versions, movements, counters",
             ),

@@ -641,3 +641,21 @@ def test_a_birth_takes_a_code_from_the_pool() -> None:
                  name={"family_name": "駿府", "given_name": "竹千代", "family_name_kana": "スンプ", "given_name_kana": "タケチヨ"})  # fmt: skip
     result = plan(body, new_persons=1)
     assert result.code_needed == [result.new_identities[0].person_id]
+
+
+def test_a_partial_birth_date_is_held_with_a_date_inside_it() -> None:
+    body = move_in(members=[{**member(birth="1930-01-01"), "birth_date_partial": "昭和○○年頃"}])
+    (person,) = plan(body, LedgerView(), new_persons=1).persons
+    assert person.birth_date_partial is not None and person.birth_date_partial.to_wareki() == "昭和○○年頃"
+    with pytest.raises(ValidationError) as raised:
+        commands.validate_python(
+            move_in(members=[{**member(birth="1990-01-01"), "birth_date_partial": "昭和○○年頃"}])
+        )
+    assert "不詳日の範囲" in str(raised.value)
+
+
+def test_a_correction_restates_other_item_groups() -> None:
+    body = dated("correction", basis="ex_officio", person_id=CHILD, reason="印鑑登録",
+                 changes={"seal_registration": {"number": "1024"}, "notes": {"memo": "来庁予定"}})  # fmt: skip
+    (child,) = plan(body).persons
+    assert child.seal_registration is not None and child.notes.memo == "来庁予定"

@@ -109,6 +109,8 @@ class LedgerItem(Model):
     town_code_sk = UnicodeAttribute(null=True)
     my_number_pk = UnicodeAttribute(null=True)
     my_number_sk = UnicodeAttribute(null=True)
+    card_pk = UnicodeAttribute(null=True)
+    card_sk = UnicodeAttribute(null=True)
     gsi1 = _Gsi1()
 
 

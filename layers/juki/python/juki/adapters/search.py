@@ -47,6 +47,7 @@ class SearchItem(LedgerItem):
     by_address = _index(SearchIndex.ADDRESS)
     by_town_code = _index(SearchIndex.TOWN_CODE)
     by_my_number = _index(SearchIndex.MY_NUMBER)
+    by_card = _index(SearchIndex.CARD)
 
 
 class DynamoSearchIndex:

@@ -7,13 +7,23 @@ by ``kind``.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from juki.domain import relationships
+from juki.domain.dates import PartialDate
 from juki.domain.my_number import MyNumberInput, Sealed
-from juki.domain.record_items import ForeignResident, KosekiDomicile, NameDetails
+from juki.domain.record_items import (
+    Cards,
+    ElectoralEligibility,
+    ForeignResident,
+    KosekiDomicile,
+    NameDetails,
+    Notes,
+    Qualifications,
+    SealRegistration,
+)
 from juki.domain.values import (
     Address,
     Day,
@@ -63,6 +73,9 @@ class NewPerson(Frozen):
     birth_date: Day = Field(description="生年月日 (西暦 YYYY-MM-DD)")
     sex: Sex = Field(description="性別")
     relationship: Relationship
+    birth_date_partial: PartialDate | None = Field(
+        default=None, description="生年月日が不詳の場合の表示 (例: 昭和○○年頃)。birth_date はその範囲の日付"
+    )
     koseki: KosekiDomicile | None = Field(default=None, description="本籍・筆頭者 (日本人住民は必須)")
     foreign_resident: ForeignResident | None = Field(default=None, description="外国人住民の記載事項")
     name_details: NameDetails | None = Field(default=None, description="英字氏名・通称・旧氏")
@@ -77,6 +90,14 @@ class NewPerson(Frozen):
     sealed_my_number: Sealed | None = Field(default=None, description="暗号化した個人番号 (システムが設定)")
 
     _no_forged_seal = model_validator(mode="before")(lambda cls, data, info: _refuse_given_seal(data, info))
+
+    @model_validator(mode="after")
+    def _birth_within_partial(self) -> Self:
+        partial = self.birth_date_partial
+        if partial is not None and not partial.earliest() <= self.birth_date <= partial.latest():
+            raise ValueError("生年月日が不詳日の範囲に入っていません")
+        return self
+
     previous_person_id: RecordId | None = Field(
         default=None, description="再転入: 以前の除票の宛名番号 (同じ宛名番号で記載する)"
     )
@@ -309,10 +330,24 @@ class ResidentCodeChange(Dated):
 
 
 class PersonChanges(Frozen):
+    """The items a correction sets, each replaced whole (a group such as ``notes`` or ``cards``
+    is restated entirely)."""
+
     name: PersonName | None = Field(default=None, description="正しい氏名")
     birth_date: Day | None = Field(default=None, description="正しい生年月日")
+    birth_date_partial: PartialDate | None = Field(
+        default=None, description="生年月日が不詳の場合の表示 (不詳日)"
+    )
     sex: Sex | None = Field(default=None, description="正しい性別")
     relationship: Relationship | None = None
+    koseki: KosekiDomicile | None = Field(default=None, description="本籍・筆頭者 (戸籍の通知による記載など)")
+    qualifications: Qualifications | None = Field(
+        default=None, description="国保・国年・介護・後期高齢・児童手当"
+    )
+    electoral: ElectoralEligibility | None = Field(default=None, description="選挙資格")
+    seal_registration: SealRegistration | None = Field(default=None, description="印鑑登録")
+    cards: Cards | None = Field(default=None, description="住基カード・個人番号カード・自動交付機カード")
+    notes: Notes | None = Field(default=None, description="覚書・備考")
 
     @model_validator(mode="after")
     def _something(self) -> PersonChanges:

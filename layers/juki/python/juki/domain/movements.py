@@ -806,6 +806,7 @@ def _plan_move_in(command: MoveIn, p: _Plan) -> None:
                 "move_out": None,
                 "koseki": member.koseki,
                 "foreign_resident": member.foreign_resident,
+                "birth_date_partial": member.birth_date_partial,
             }
             | ({"name_details": member.name_details} if member.name_details else {})
             | ({"resident_code": member.resident_code} if member.resident_code else {})

@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 from pydantic import Field
 
+from juki.domain.dates import PartialDate
 from juki.domain.my_number import Sealed
 from juki.domain.record_items import (
     Cards,
@@ -64,7 +65,10 @@ class PersonRecord(Frozen):
         default=None, description="個人番号 (暗号化して保存。表示は権限と目的のある開示でだけ)"
     )
     name: PersonName = Field(description="氏名")
-    birth_date: date = Field(description="生年月日")
+    birth_date: date = Field(description="生年月日 (不詳日の場合はその範囲の日付)")
+    birth_date_partial: PartialDate | None = Field(
+        default=None, description="不詳日の生年月日 (例: 昭和○○年頃)"
+    )
     sex: Sex = Field(description="性別")
     relationship: str = Field(description="続柄")
     name_details: NameDetails = Field(default_factory=NameDetails, description="英字氏名・通称・旧氏")

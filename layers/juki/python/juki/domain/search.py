@@ -29,6 +29,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StringConstraints,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -54,6 +55,7 @@ class SearchIndex(StrEnum):
     ADDRESS = "by_address"
     TOWN_CODE = "by_town_code"
     MY_NUMBER = "by_my_number"
+    CARD = "by_card"
 
     @property
     def partition_attribute(self) -> str:
@@ -94,11 +96,17 @@ def index_keys(record: PersonRecord) -> dict[str, str]:
         keys[SearchIndex.TOWN_CODE] = (f"TOWN#{address.town_code}", _sort_key(lot, person_id))
     if record.my_number is not None:
         keys[SearchIndex.MY_NUMBER] = (f"MYNUM#{record.my_number.blind_index}", person_id)
+    if record.foreign_resident is not None and record.foreign_resident.card_number:
+        keys[SearchIndex.CARD] = (f"CARD#{record.foreign_resident.card_number}", person_id)
     return {
         attribute: value
         for index, (partition, sort) in keys.items()
         for attribute, value in ((index.partition_attribute, partition), (index.sort_attribute, sort))
     }
+
+
+def _upper(value: object) -> object:
+    return unicodedata.normalize("NFKC", value).strip().upper() if isinstance(value, str) else value
 
 
 def _kana(value: object) -> object:
@@ -117,6 +125,7 @@ def _birth_date(value: object) -> object:
 
 
 KanaText = Annotated[ShortText, BeforeValidator(_kana)]
+CardNumber = Annotated[str, BeforeValidator(_upper), StringConstraints(pattern=r"^[A-Z0-9]{1,20}$")]
 BirthDate = Annotated[date, BeforeValidator(_birth_date)]
 
 _CRITERIA = (
@@ -132,6 +141,7 @@ _CRITERIA = (
     "resident_code",
     "my_number",
     "my_number_index",
+    "card_number",
     "household_id",
 )
 
@@ -183,6 +193,9 @@ class SearchQuery(BaseModel):
     my_number_index: str | None = Field(
         default=None, description="個人番号のブラインドインデックス (システムが設定)"
     )
+    card_number: CardNumber | None = Field(
+        default=None, description="在留カード等の番号 (完全一致)", examples=["AB12345678CD"]
+    )
     household_id: RecordId | None = Field(default=None, description="世帯番号 (過去に属した人を含む)")
     include_removed: bool = Field(default=False, description="除票 (転出・死亡などで消除された人) も含める")
     limit: int = Field(
@@ -228,6 +241,8 @@ def plan(query: SearchQuery) -> IndexQuery | None:
         return None
     if query.my_number_index is not None:
         return IndexQuery(SearchIndex.MY_NUMBER, f"MYNUM#{query.my_number_index}")
+    if query.card_number is not None:
+        return IndexQuery(SearchIndex.CARD, f"CARD#{query.card_number}")
     kana = name = address = birth = None
     if query.family_name_kana is not None:
         kana = IndexQuery(
@@ -268,6 +283,7 @@ def matches(query: SearchQuery, record: PersonRecord) -> bool:
         (query.household_id, lambda v: v == record.household_id),
         (query.resident_code, lambda v: v in (record.resident_code, *record.previous_resident_codes)),
         (query.my_number_index, lambda v: record.my_number is not None and v == record.my_number.blind_index),
+        (query.card_number, lambda v: v == (record.foreign_resident and record.foreign_resident.card_number)),
     )
     if query.birth_date is not None and query.birth_date != record.birth_date:
         return False
