@@ -7,19 +7,23 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from juki.bootstrap import services
 from juki.domain.search import DEFAULT_LIMIT, MAX_LIMIT, SearchQuery
 from juki.domain.staff import Permission
 from juki.observability import tracer
 from juki.services.search import SearchResult
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from juki_fn.acting import current_actor
 
 SEARCH_PERSONS = "/search/persons"
 
-ROUTES: dict[tuple[str, str], Permission] = {("GET", SEARCH_PERSONS): Permission.RESIDENT_READ}
+SEARCH_BY_MY_NUMBER = "/search/persons/by-my-number"
+ROUTES: dict[tuple[str, str], Permission] = {
+    ("GET", SEARCH_PERSONS): Permission.RESIDENT_READ,
+    ("POST", SEARCH_BY_MY_NUMBER): Permission.MY_NUMBER_REVEAL,
+}
 
 router = Router()  # type: ignore[no-untyped-call]
 
@@ -53,7 +57,6 @@ def search_persons(
     lot: Annotated[str | None, _text("番地・号の前方一致 (町丁目か町丁目コードと一緒に)")] = None,
     person_id: Annotated[str | None, _text("宛名番号")] = None,
     resident_code: Annotated[str | None, _text("住民票コード (旧住民票コードを含む)")] = None,
-    my_number: Annotated[str | None, _text("個人番号 (完全一致)")] = None,
     card_number: Annotated[str | None, _text("在留カード等の番号 (完全一致)")] = None,
     household_id: Annotated[str | None, _text("世帯番号 (過去に属した人を含む)")] = None,
     include_removed: Annotated[bool, Query(description="除票も含める")] = False,
@@ -68,5 +71,29 @@ def search_persons(
     except ValidationError as error:
         raise RequestValidationError(
             [{**issue, "loc": ("query", *issue["loc"])} for issue in error.errors(include_input=False)]
+        ) from None
+    return services().search.search(query, current_actor())
+
+
+class MyNumberSearch(BaseModel):
+    """個人番号 travel in a body, never in a URL (URLs reach access logs and traces)."""
+
+    my_number: str = Field(description="個人番号 (12桁、完全一致)", repr=False)
+    include_removed: bool = Field(default=False, description="除票も含める")
+
+
+@router.post(
+    SEARCH_BY_MY_NUMBER,
+    summary="個人番号による住民の検索",
+    description="個人番号の表示の権限がある職員だけが使えます。番号はブラインドインデックスで引き、検索は操作ログに記録されます。",
+    tags=["照会"],
+)
+@tracer.capture_method(capture_response=False, capture_error=False)
+def search_by_my_number(request: Annotated[MyNumberSearch, Body()]) -> SearchResult:
+    try:
+        query = SearchQuery(my_number=request.my_number, include_removed=request.include_removed)
+    except ValidationError as error:
+        raise RequestValidationError(
+            [{**issue, "loc": ("body", *issue["loc"])} for issue in error.errors(include_input=False)]
         ) from None
     return services().search.search(query, current_actor())

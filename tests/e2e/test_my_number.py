@@ -57,7 +57,10 @@ def test_my_number_is_sealed_found_shown_with_a_purpose_and_changed(
     assert read.json()["person"]["my_number"] == {"recorded": True}
     assert number not in read.text
 
-    found = api.request("GET", f"/search/persons?my_number={number}", VIEWER)
+    assert (
+        api.request("POST", "/search/persons/by-my-number", VIEWER, {"my_number": number}).status_code == 403
+    )
+    found = api.request("POST", "/search/persons/by-my-number", APPROVER, {"my_number": number})
     assert found.status_code == 200, found.text
     assert [hit["person"]["person_id"] for hit in found.json()["persons"]] == [person]
 
@@ -81,7 +84,9 @@ def test_my_number_is_sealed_found_shown_with_a_purpose_and_changed(
         api.request("POST", f"/movements/{draft.json()['movement_id']}/approve", APPROVER).json()["status"]
         == "final"
     )
-    again = api.request("GET", f"/search/persons?my_number={new_number}", VIEWER).json()["persons"]
+    again = api.request("POST", "/search/persons/by-my-number", APPROVER, {"my_number": new_number}).json()[
+        "persons"
+    ]
     assert [hit["person"]["person_id"] for hit in again] == [person]
 
     stored = everything_stored(local_system)

@@ -211,3 +211,21 @@ def test_a_movement_alert_reaches_the_approver(api: ApiClient) -> None:
     assert [a["code"] for a in created.json()["alerts"]] == ["RESTRICTED_ALERT"]
     preview = api.request("GET", f"/movements/{created.json()['movement_id']}/preview", APPROVER)
     assert [i["code"] for i in preview.json()["issues"]] == ["RESTRICTED_ALERT"]
+
+
+def test_a_protected_person_is_absent_from_search_and_their_movements_are_refused(api: ApiClient) -> None:
+    person = new_resident(api)
+    read = api.request("GET", f"/persons/{person}", VIEWER).json()["person"]
+    kana = read["name"]["family_name_kana"]
+    assert [
+        h["person"]["person_id"]
+        for h in api.request("GET", f"/search/persons?family_name_kana={kana}", VIEWER).json()["persons"]
+    ] == [person]
+    restrict(api, person, ["inquiry"], "error")
+    assert api.request("GET", f"/search/persons?family_name_kana={kana}", VIEWER).json()["persons"] == []
+    movement = api.request("GET", f"/persons/{person}/history", APPROVER)
+    assert movement.status_code == 403
+    moved_in = read["movement_id"]
+    refused = api.request("GET", f"/movements/{moved_in}", VIEWER)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "RESTRICTED"

@@ -10,6 +10,7 @@ from juki.domain import movements as rules
 from juki.domain.errors import Conflict, Forbidden, RuleViolation
 from juki.domain.model import MovementResult, MovementStatus
 from juki.domain.movements import LedgerView
+from juki.domain.records import Removal
 from juki.domain.staff import Actor, Role
 from juki.domain.values import HouseholdStatus, RemovalReason, ResidentStatus, Sex
 from ledger_fixtures import (
@@ -136,7 +137,8 @@ def test_joining_an_existing_household() -> None:
 
 def test_a_returning_resident_keeps_the_old_person_id() -> None:
     view = family()
-    gone = view.persons[WIFE].model_copy(update={"status": ResidentStatus.REMOVED})
+    removal = Removal(reason=RemovalReason.MOVE_OUT, removed_on=date(2021, 1, 1))
+    gone = view.persons[WIFE].model_copy(update={"status": ResidentStatus.REMOVED, "removal": removal})
     view = LedgerView(persons={WIFE: gone}, households={})
     body = move_in(
         members=[{**member("築山", "ツキヤマ", "1977-03-03", sex="female"), "previous_person_id": WIFE}]
@@ -147,7 +149,50 @@ def test_a_returning_resident_keeps_the_old_person_id() -> None:
     result = plan(body, view, new_persons=0)
     (returned,) = result.persons
     assert (returned.person_id, returned.version, returned.status) == (WIFE, 2, ResidentStatus.RESIDENT)
-    assert result.new_identities == []
+    assert result.new_identities == [returned]  # filed again, perhaps under a new reading
+
+
+def test_only_a_moved_out_record_can_return() -> None:
+    dead = (
+        family()
+        .persons[WIFE]
+        .model_copy(
+            update={
+                "status": ResidentStatus.REMOVED,
+                "removal": Removal(reason=RemovalReason.DEATH, removed_on=date(2021, 1, 1)),
+            }
+        )
+    )
+    body = move_in(
+        members=[{**member("築山", "ツキヤマ", "1977-03-03", sex="female"), "previous_person_id": WIFE}]
+    )
+    assert ("NOT_RETURNABLE", "error", "members[0].previous_person_id") in issues(
+        body, LedgerView(persons={WIFE: dead})
+    )
+
+
+def test_a_movement_may_not_take_effect_before_any_record_it_writes() -> None:
+    """The wife's record changed on 2026-11-20; a head change dated before it would rewrite her
+    relationship with an earlier effective date: refused, though the household itself is older."""
+    view = family()
+    later = view.persons[WIFE].model_copy(update={"effective_date": date(2026, 11, 20), "version": 2})
+    view = LedgerView(persons={**view.persons, WIFE: later}, households=view.households)
+    body = dated("head_change", effective_date="2026-11-10", notified_date="2026-11-10", household_id=HOUSEHOLD,
+                 new_head_person_id=CHILD, relationships={HEAD: "父", WIFE: "母"})  # fmt: skip
+    with pytest.raises(RuleViolation) as raised:
+        rules.plan(movement(body), view, [], [], NOW)
+    assert raised.value.code == "EFFECTIVE_BEFORE_LAST_CHANGE"
+
+
+def test_duplicate_people_in_a_notice_are_refused() -> None:
+    with pytest.raises(ValidationError):
+        commands.validate_python(dated("household_split", household_id=HOUSEHOLD, person_ids=[CHILD, CHILD],
+                                       new_head_person_id=CHILD))  # fmt: skip
+
+
+def test_the_heads_relationship_changes_only_by_head_change() -> None:
+    body = dated("correction", basis="error", person_id=HEAD, reason="誤り", changes={"relationship": "子"})
+    assert ("HEAD_CHANGE_REQUIRED", "error", "changes.relationship") in issues(body)
 
 
 def test_returning_as_someone_still_resident_is_an_error() -> None:
@@ -260,7 +305,7 @@ def test_an_in_city_move_changes_only_the_address() -> None:
 
 
 def move_out(**fields: Any) -> dict[str, Any]:
-    return {"kind": "move_out", "person_ids": [CHILD], "planned_date": "2026-12-10", "notified_date": "2026-11-25",
+    return {"kind": "move_out", "person_ids": [CHILD], "planned_date": "2026-12-08", "notified_date": "2026-11-25",
             "destination": PREVIOUS} | fields  # fmt: skip
 
 
@@ -268,7 +313,7 @@ def test_a_move_out_may_be_planned_ahead_and_removes_on_the_planned_date() -> No
     assert issues(move_out()) == []
     result = plan(move_out())
     child = next(p for p in result.persons if p.person_id == CHILD)
-    assert (child.status, child.effective_date) == (ResidentStatus.REMOVED, date(2026, 12, 10))
+    assert (child.status, child.effective_date) == (ResidentStatus.REMOVED, date(2026, 12, 8))
     assert child.removal is not None and child.removal.reason == RemovalReason.MOVE_OUT
     assert child.move_out is not None and child.move_out.confirmed_date is None
     (household,) = result.households
@@ -659,3 +704,8 @@ def test_a_correction_restates_other_item_groups() -> None:
                  changes={"seal_registration": {"number": "1024"}, "notes": {"memo": "来庁予定"}})  # fmt: skip
     (child,) = plan(body).persons
     assert child.seal_registration is not None and child.notes.memo == "来庁予定"
+
+
+def test_a_move_out_is_planned_at_most_14_days_ahead() -> None:
+    assert ("PLANNED_DATE_TOO_FAR", "error", "planned_date") in issues(move_out(planned_date="2026-12-11"))
+    assert issues(move_out(planned_date="2026-12-09")) == []

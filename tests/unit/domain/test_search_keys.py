@@ -53,7 +53,11 @@ def test_index_keys_of_a_version() -> None:
 def test_an_address_without_town_code_has_no_town_code_key() -> None:
     keys = index_keys(HEAD_RECORD)
     assert "town_code_pk" not in keys and "town_code_sk" not in keys
-    sparse = {"town_code_pk", "my_number_pk", "card_pk"}  # only when the record has a town code, 個人番号, card
+    sparse = {
+        "town_code_pk",
+        "my_number_pk",
+        "card_pk",
+    }  # only when the record has a town code, 個人番号, card
     assert {index.partition_attribute for index in SearchIndex} - sparse <= set(keys)
 
 

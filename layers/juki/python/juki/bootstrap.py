@@ -76,6 +76,7 @@ def build(settings: Settings) -> Services:
             clock,
             ids,
             vault=vault,
+            restrictions=restrictions,
         ),
         resident_codes=ResidentCodeService(
             DynamoResidentCodePool(settings.ledger_table, region=settings.region, host=settings.endpoint_url),

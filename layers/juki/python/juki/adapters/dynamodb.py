@@ -222,7 +222,7 @@ class DynamoLedgerStore:
         codes: dict[str, CodeReservation],
     ) -> None:
         try:
-            with self._transaction(token=_commit_token(movement, codes)) as tx:
+            with self._transaction(token=_commit_token(movement, plan, codes, identity_versions)) as tx:
                 self._add_to_identity_buckets(tx, plan.new_identities, identity_versions)
                 self._codes.add_assignments_to(
                     tx, [(_reservation(codes[pid]), pid) for pid in plan.code_needed]
@@ -470,11 +470,21 @@ class DynamoLedgerStore:
         return [ids.make_id(sequence) for sequence in range(last - count + 1, last + 1)]
 
 
-def _commit_token(movement: Movement, codes: dict[str, CodeReservation]) -> str:
-    """The idempotency token of a commit: the same approval with the same codes is the same request
-    (DynamoDB runs it once); a retry that reserved other codes is a new request. At most 36 chars."""
-    taken = ",".join(sorted(f"{pid}={r.code}" for pid, r in codes.items()))
-    return hashlib.sha256(f"{movement.approval_id}|{taken}".encode()).hexdigest()[:32]
+def _commit_token(
+    movement: Movement, plan: CommitPlan, codes: dict[str, CodeReservation], identity_versions: dict[str, int]
+) -> str:
+    """The idempotency token of a commit: the same request (same approval, same versions written,
+    same identity buckets and codes) is run once by DynamoDB; a retry after losing a race writes
+    other versions or codes and so is a new request, never an IdempotentParameterMismatch.
+    At most 36 characters."""
+    written = sorted(
+        [f"P{p.person_id}:{p.version}" for p in plan.persons]
+        + [f"H{h.household_id}:{h.version}" for h in plan.households]
+    )
+    taken = sorted(f"{pid}={r.code}" for pid, r in codes.items())
+    buckets = sorted(f"{key}:{version}" for key, version in identity_versions.items())
+    request = "|".join([movement.approval_id or "", *written, *taken, *buckets])
+    return hashlib.sha256(request.encode()).hexdigest()[:32]
 
 
 def _reservation(reservation: CodeReservation) -> Reservation:

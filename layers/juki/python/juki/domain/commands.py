@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from juki.domain import relationships
 from juki.domain.dates import PartialDate
@@ -55,6 +55,17 @@ def _refuse_given_seal(data: object, info: ValidationInfo) -> object:
     if isinstance(data, dict) and data.get("sealed_my_number") is not None and not storage:
         raise ValueError("sealed_my_number は指定できません (個人番号は my_number に入力してください)")
     return data
+
+
+def _distinct(value: list[str]) -> list[str]:
+    if len(set(value)) != len(value):
+        raise ValueError("同じ人が重複しています")
+    return value
+
+
+PersonIds = Annotated[
+    list[RecordId], Field(min_length=1, max_length=MAX_MEMBERS_PER_MOVEMENT), AfterValidator(_distinct)
+]
 
 
 def _relationships(value: dict[str, str]) -> dict[str, str]:
@@ -148,9 +159,7 @@ class InCityMove(Dated):
     """転居: people move to another address in the municipality. Only the address may change."""
 
     kind: Literal[MovementKind.IN_CITY_MOVE] = Field(description="異動の種類 (in_city_move = 転居)")
-    person_ids: list[RecordId] = Field(
-        min_length=1, max_length=MAX_MEMBERS_PER_MOVEMENT, description="移る人"
-    )
+    person_ids: PersonIds = Field(description="移る人")
     address: Address = Field(description="新しい住所")
     destination: Destination = Field(description="移った先の世帯")
     relationships: dict[RecordId, Relationship] = Field(
@@ -180,9 +189,7 @@ class MoveOut(Frozen):
     """転出: people leave for another municipality or abroad. The planned date may be ahead."""
 
     kind: Literal[MovementKind.MOVE_OUT] = Field(description="異動の種類 (move_out = 転出)")
-    person_ids: list[RecordId] = Field(
-        min_length=1, max_length=MAX_MEMBERS_PER_MOVEMENT, description="転出する人"
-    )
+    person_ids: PersonIds = Field(description="転出する人")
     planned_date: Day = Field(description="転出予定日 (未来の日付も可)")
     notified_date: Day = Field(description="届出日")
     destination: OtherAddress = Field(description="転出先")
@@ -242,9 +249,7 @@ class HouseholdSplit(Dated):
 
     kind: Literal[MovementKind.HOUSEHOLD_SPLIT] = Field(description="異動の種類 (household_split = 世帯分離)")
     household_id: RecordId = Field(description="元の世帯")
-    person_ids: list[RecordId] = Field(
-        min_length=1, max_length=MAX_MEMBERS_PER_MOVEMENT, description="分かれる人"
-    )
+    person_ids: PersonIds = Field(description="分かれる人")
     new_head_person_id: RecordId = Field(description="新しい世帯の世帯主")
     relationships: dict[RecordId, Relationship] = Field(
         default_factory=dict, description="新しい世帯での続柄"
@@ -270,9 +275,7 @@ class HouseholdChange(Dated):
     kind: Literal[MovementKind.HOUSEHOLD_CHANGE] = Field(
         description="異動の種類 (household_change = 世帯変更)"
     )
-    person_ids: list[RecordId] = Field(
-        min_length=1, max_length=MAX_MEMBERS_PER_MOVEMENT, description="移る人"
-    )
+    person_ids: PersonIds = Field(description="移る人")
     into_household_id: RecordId = Field(description="移る先の世帯")
     relationships: dict[RecordId, Relationship] = Field(description="移る先での続柄")
 

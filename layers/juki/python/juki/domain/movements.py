@@ -214,15 +214,6 @@ def references(command: MovementCommand) -> References:  # noqa: PLR0911 - one a
             return References(movement_id=command.movement_id)
 
 
-def households_of(view: LedgerView) -> frozenset[str]:
-    """The second read round: the households of the persons read, and the persons of the households."""
-    return frozenset(p.household_id for p in view.persons.values()) - set(view.households)
-
-
-def members_of(view: LedgerView) -> frozenset[str]:
-    return frozenset(pid for h in view.households.values() for pid in h.member_ids) - set(view.persons)
-
-
 def carries_my_number(command: MovementCommand) -> bool:
     """Does the notice hold a 個人番号 in plain (which must be sealed before it is stored)?"""
     if isinstance(command, MyNumberChange):
@@ -433,6 +424,13 @@ def _check_returning(member: NewPerson, field_name: str, effective: date, c: _Ch
         c.error("PERSON_NOT_FOUND", "以前の記録が見つかりません", f"{field_name}.previous_person_id")
     elif previous.status == ResidentStatus.RESIDENT:
         c.error("ALREADY_RESIDENT", "すでに住民として記録されています", field_name)
+    elif previous.removal is None or previous.removal.reason not in (
+        RemovalReason.MOVE_OUT,
+        RemovalReason.EX_OFFICIO,
+    ):
+        c.error(
+            "NOT_RETURNABLE", "転出・職権消除の除票だけが再転入できます", f"{field_name}.previous_person_id"
+        )
     elif not IdentityClaim(field_name, member.name, member.birth_date, member.sex).same_person(previous):
         c.alert(
             "RETURNING_PERSON_DIFFERS",
@@ -485,6 +483,8 @@ def _check_in_city_move(command: InCityMove, c: _Checks) -> None:
 def _check_move_out(command: MoveOut, c: _Checks) -> None:
     if command.notified_date > c.today:
         c.error("FUTURE_NOTIFIED_DATE", "届出日に未来の日付は指定できません", "notified_date")
+    if command.planned_date - command.notified_date > timedelta(days=LATE_NOTICE_DAYS):
+        c.error("PLANNED_DATE_TOO_FAR", "転出予定日は届出日から14日以内にしてください", "planned_date")
     if command.notified_date - command.planned_date > timedelta(days=LATE_NOTICE_DAYS):
         c.alert("LATE_NOTIFICATION", "転出日から14日を過ぎた届出です (職権記載の扱い)", "notified_date")
     people = [p for i, pid in enumerate(command.person_ids) if (p := c.resident(pid, f"person_ids[{i}]"))]
@@ -641,8 +641,11 @@ def _check_correction(command: Correction, c: _Checks) -> None:
     changes = _given(command)
     if all(getattr(person, key) == value for key, value in changes.items()):
         c.error("NOTHING_CHANGES", "今の記録と同じです", "changes")
-    if command.changes.relationship == HEAD:
-        c.error("HEAD_DUPLICATED", "世帯主は世帯主変更で変えてください", "changes.relationship")
+    if command.changes.relationship is not None and HEAD in (
+        command.changes.relationship,
+        person.relationship,
+    ):
+        c.error("HEAD_CHANGE_REQUIRED", "世帯主は世帯主変更で変えてください", "changes.relationship")
 
 
 def _given(command: Correction) -> dict[str, Any]:
@@ -720,6 +723,7 @@ class _Plan:
     def change_person(self, person_id: str, effective: date, notified: date, **changes: Any) -> PersonRecord:
         current = self.person(person_id)
         base = self.view.persons.get(person_id)
+        self._not_backwards(base, effective)
         version = (base.version + 1) if base else current.version
         updated = current.model_copy(
             update={**changes, **self.stamp(effective, notified), "version": version,
@@ -731,6 +735,7 @@ class _Plan:
     def change_household(self, household_id: str, effective: date, **changes: Any) -> HouseholdRecord:
         current = self.household(household_id)
         base = self.view.households.get(household_id)
+        self._not_backwards(base, effective)
         version = (base.version + 1) if base else current.version
         members = changes.get("member_ids", current.member_ids)
         head = changes.get("head_person_id", current.head_person_id)
@@ -743,6 +748,15 @@ class _Plan:
         )  # fmt: skip
         self.households[household_id] = updated
         return updated
+
+    def _not_backwards(self, base: PersonRecord | HouseholdRecord | None, effective: date) -> None:
+        """History is monotonic per record: no version may take effect before the one it follows."""
+        if base is not None and effective < base.effective_date:
+            raise RuleViolation((_error(
+                "EFFECTIVE_BEFORE_LAST_CHANGE",
+                "異動日が、対象の記録の最後の異動日より前です (先に後の異動を取り消してください)",
+                "effective_date",
+            ),))  # fmt: skip
 
     def leave(self, person_ids: list[str], effective: date) -> None:
         """The people leave their households (which may end up headless or dissolved)."""
@@ -816,6 +830,7 @@ def _plan_move_in(command: MoveIn, p: _Plan) -> None:
             person = p.change_person(
                 member.previous_person_id, command.effective_date, command.notified_date, **fields
             )
+            p.new_identities.append(person)  # resident again, perhaps under another name
         else:
             person = PersonRecord(
                 person_id=next(new_ids), version=1, movement_kind=p.movement.kind,

@@ -130,14 +130,22 @@ class InquiryService:
     def unconfirmed_move_outs(self, actor: Actor) -> PersonList:
         """転出 not yet confirmed by a 転入通知, by planned date."""
         require(actor, Permission.RESIDENT_READ)
-        persons = self._store.get_persons(self._store.listed(UNCONFIRMED_MOVE_OUT))
+        persons = [
+            p
+            for p in self._store.get_persons(self._store.listed(UNCONFIRMED_MOVE_OUT))
+            if not self._protected([p.person_id], [p.household_id])
+        ]
         self._logged(actor, persons=[p.person_id for p in persons], households=[])
         return PersonList(persons=persons)
 
     def headless_households(self, actor: Actor) -> HouseholdList:
         """Households without a head (the head left or died), for the clerk to follow up."""
         require(actor, Permission.RESIDENT_READ)
-        households = list(self._store.households_by_id(self._store.listed(HEADLESS_HOUSEHOLD)).values())
+        households = [
+            h
+            for h in self._store.households_by_id(self._store.listed(HEADLESS_HOUSEHOLD)).values()
+            if not self._protected(h.member_ids, [h.household_id])
+        ]
         self._logged(
             actor,
             persons=[m for h in households for m in h.member_ids],
@@ -153,6 +161,11 @@ class InquiryService:
         except Restricted:
             self._logged(actor, persons=persons, households=households, outcome="refused")
             raise
+
+    def _protected(self, persons: list[str], households: list[str]) -> bool:
+        """A list leaves out what an error-level restriction or support measure protects."""
+        issues = self._restrictions.check(persons, households, Process.INQUIRY, self._clock.now())
+        return any(issue.severity == "error" for issue in issues)
 
     def _person_on(self, person_id: str, day: date) -> PersonRecord:
         person = self._store.person_as_of(person_id, day)

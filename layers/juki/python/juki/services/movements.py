@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from juki.domain import movements as rules
 from juki.domain.commands import MovementCommand
-from juki.domain.errors import Conflict, DomainError, Issue, NotFound
+from juki.domain.errors import Conflict, DomainError, Issue, NotFound, RuleViolation
 from juki.domain.linkage import messages_for
 from juki.domain.listings import DRAFTS
 from juki.domain.model import CommitPlan, Movement, MovementStatus
@@ -19,7 +19,7 @@ from juki.domain.movements import LedgerView
 from juki.domain.my_number import MyNumberVault
 from juki.domain.oplog import OperationLogEntry, Outcome, entry_for
 from juki.domain.records import HouseholdRecord, PersonRecord
-from juki.domain.restrictions import Process
+from juki.domain.restrictions import Process, Restricted, enforce
 from juki.domain.staff import Actor, Permission, SystemActor
 from juki.domain.values import MovementKind
 from juki.services.access import require
@@ -115,22 +115,22 @@ class MovementService:
         view = self._view(command)
         checked = self._check(command, view, now)
         touched = sorted({*checked.matched, *view.persons})
-        try:
-            alerts = rules.raise_on_errors(checked.issues)
-        except DomainError:
-            self._log.append(self._entry(actor, now, "create", None, touched, outcome="refused"))
-            raise
         movement = Movement(
             movement_id=self._ids.new_id(),
             kind=MovementKind(command.kind),
             status=MovementStatus.DRAFT,
             command=command,
-            alerts=alerts,
             entered_by=actor.staff_id,
             entered_at=now,
             office=actor.office,
             terminal=actor.terminal,
         )
+        try:
+            movement = movement.model_copy(update={"alerts": rules.raise_on_errors(checked.issues)})
+            _dry_plan(movement, view, now)  # e.g. a version that would take effect before the last one
+        except DomainError:
+            self._log.append(self._entry(actor, now, "create", None, touched, outcome="refused"))
+            raise
         self._store.save_draft(
             movement, self._entry(actor, now, "create", movement.movement_id, touched), allocation
         )
@@ -139,7 +139,7 @@ class MovementService:
     def drafts(self, actor: Actor) -> list[Movement]:
         """Drafts waiting for approval, oldest first."""
         require(actor, Permission.RESIDENT_READ)
-        movements = [self._load(mid) for mid in self._store.listed(DRAFTS)]
+        movements = [m for m in map(self._load, self._store.listed(DRAFTS)) if not self._protected(m)]
         self._log.append(
             entry_for(actor, entry_id=self._ids.new_id(), at=self._clock.now(), function=FUNCTION_READ,
                       action="read", persons=sorted({p for m in movements for p in _named_persons(m)}))
@@ -150,21 +150,21 @@ class MovementService:
         """What approving would write: every record before and after, checked against the ledger now."""
         require(actor, Permission.MOVEMENT_APPROVE)
         movement = self._load(movement_id)
+        self._refuse_if_protected(movement, actor)
         now = self._clock.now()
         view = self._view(movement.command)
         checked = self._check(movement.command, view, now)
         changes: list[RecordChange] = []
-        if not any(issue.severity == "error" for issue in checked.issues):
-            persons, households = rules.new_ids_needed(movement.command)
-            plan = rules.plan(
-                movement, view, [f"new-person-{i + 1}" for i in range(persons)],
-                [f"new-household-{i + 1}" for i in range(households)], now,
-            )  # fmt: skip
-            changes = _changes(view, plan)
+        issues = list(checked.issues)
+        if not any(issue.severity == "error" for issue in issues):
+            try:
+                changes = _changes(view, _dry_plan(movement, view, now))
+            except RuleViolation as refused:
+                issues += refused.issues
         self._log.append(
             self._entry(actor, now, "read", movement_id, sorted({*view.persons, *checked.matched}))
         )
-        return Preview(movement=movement, issues=checked.issues, changes=changes)
+        return Preview(movement=movement, issues=issues, changes=changes)
 
     def reject(self, movement_id: str, actor: Actor, reason: str) -> Movement:
         """差戻し: returned to the clerk with the reason; nothing reaches the ledger."""
@@ -179,6 +179,7 @@ class MovementService:
     def get(self, movement_id: str, actor: Actor) -> Movement:
         require(actor, Permission.RESIDENT_READ)
         movement = self._load(movement_id)
+        self._refuse_if_protected(movement, actor)
         self._log.append(
             entry_for(
                 actor,
@@ -271,6 +272,25 @@ class MovementService:
         )
 
     # -- helpers ----------------------------------------------------------------------------
+    def _protected_issues(self, movement: Movement) -> list[Issue]:
+        """Reading a movement reads the records it names: 抑止 for inquiry applies to them."""
+        refs = rules.references(movement.command)
+        persons = set(refs.person_ids) | set(movement.result.person_ids if movement.result else [])
+        households = set(refs.household_ids) | set(movement.result.household_ids if movement.result else [])
+        return self._restrictions.check(persons, households, Process.INQUIRY, self._clock.now())
+
+    def _protected(self, movement: Movement) -> bool:
+        return any(issue.severity == "error" for issue in self._protected_issues(movement))
+
+    def _refuse_if_protected(self, movement: Movement, actor: Actor) -> None:
+        try:
+            enforce(self._protected_issues(movement))
+        except Restricted:
+            self._log.append(
+                self._entry(actor, self._clock.now(), "read", movement.movement_id, [], outcome="refused")
+            )
+            raise
+
     def _sealed(self, command: MovementCommand) -> tuple[MovementCommand, Allocation | None]:
         """A notice carrying 個人番号 is stored only sealed. Newcomers' numbers are sealed for the
         ids they will have, so those ids are taken now and kept with the draft."""
@@ -381,6 +401,15 @@ class MovementService:
         if movement.approval_id != approval_id:
             raise DomainError("APPROVAL_MISMATCH", "決裁が一致しません", "approval_id")
         return movement
+
+
+def _dry_plan(movement: Movement, view: LedgerView, at: datetime) -> CommitPlan:
+    """The plan with stand-in ids for the people and households not yet numbered."""
+    persons, households = rules.new_ids_needed(movement.command)
+    return rules.plan(
+        movement, view, [f"new-person-{i + 1}" for i in range(persons)],
+        [f"new-household-{i + 1}" for i in range(households)], at,
+    )  # fmt: skip
 
 
 def _approved_at(movement: Movement) -> datetime:

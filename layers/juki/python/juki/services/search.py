@@ -14,10 +14,11 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
-from juki.domain.errors import DomainError
+from juki.domain.errors import DomainError, Issue
 from juki.domain.my_number import MyNumberVault
 from juki.domain.oplog import entry_for
 from juki.domain.records import PersonRecord
+from juki.domain.restrictions import Process
 from juki.domain.search import (
     CursorInvalid,
     IndexHit,
@@ -33,7 +34,7 @@ from juki.domain.search import (
 from juki.domain.staff import Actor, Permission
 from juki.domain.values import ResidentStatus
 from juki.services.access import require
-from juki.services.ports import Clock, IdSource, LedgerStore, OperationLog
+from juki.services.ports import Clock, IdSource, LedgerStore, OperationLog, RestrictionCheck
 
 FUNCTION_SEARCH = "resident.search"
 
@@ -49,6 +50,7 @@ class SearchHit(BaseModel):
     matched_version: int = Field(
         description="条件に一致した版の履歴番号 (過去の氏名・住所で一致した場合は古い版)"
     )
+    alerts: list[Issue] = Field(default_factory=list, description="抑止・支援措置のアラート")
 
 
 class SearchResult(BaseModel):
@@ -66,8 +68,10 @@ class SearchService:
         ids: IdSource,
         *,
         vault: MyNumberVault,
+        restrictions: RestrictionCheck,
     ) -> None:
         self._vault = vault
+        self._restrictions = restrictions
         self._store = store
         self._index = index
         self._log = log
@@ -77,6 +81,7 @@ class SearchService:
     def search(self, query: SearchQuery, actor: Actor) -> SearchResult:
         require(actor, Permission.RESIDENT_READ)
         if query.my_number is not None:  # found by its blind index; the number itself is dropped here
+            require(actor, Permission.MY_NUMBER_REVEAL)
             blind = self._vault.blind_index(query.my_number)
             query = query.model_copy(update={"my_number": None, "my_number_index": blind})
         try:
@@ -90,7 +95,8 @@ class SearchService:
             hits = self._index.hits(index_query, after, page_size=min(2 * (query.limit + 1), 100))
         index = index_query.index if index_query is not None else None
         found = self._first_persons(query, index, hits, query.limit + 1)
-        page = found[: query.limit]
+        window = found[: query.limit]
+        page = self._unrestricted(window)
         more = len(found) > query.limit
         self._log.append(
             entry_for(
@@ -105,8 +111,21 @@ class SearchService:
         )
         return SearchResult(
             persons=[hit for _, hit in page],
-            next=encode_cursor(query, page[-1][0]) if more else None,
+            next=encode_cursor(query, window[-1][0]) if more else None,
         )
+
+    def _unrestricted(self, page: list[tuple[str, SearchHit]]) -> list[tuple[str, SearchHit]]:
+        """抑止 for inquiry: a person an error-level restriction or support measure protects is left out
+        of the results (not even their presence is shown); alerts come with the hit."""
+        kept = []
+        now = self._clock.now()
+        for place, hit in page:
+            issues = self._restrictions.check(
+                [hit.person.person_id], [hit.person.household_id], Process.INQUIRY, now
+            )
+            if not any(issue.severity == "error" for issue in issues):
+                kept.append((place, hit.model_copy(update={"alerts": issues})))
+        return kept
 
     def _by_id(self, query: SearchQuery, after: str | None) -> Iterator[IndexHit]:
         """Every version of the person named (by 宛名番号 or 住民票コード), or of each person the
