@@ -29,3 +29,14 @@ def match_key(text: str) -> str:
     without_marks = "".join(c for c in decomposed if c not in "\u3099\u309a")
     folded = unicodedata.normalize("NFC", without_marks).translate(_FOLD)
     return re.sub(r"[\s・]", "", folded)
+
+
+def katakana_input(value: object) -> object:
+    """A reading as entered (hiragana or half-width accepted), as full-width katakana; a
+    ValueError with a Japanese message when it is not a reading."""
+    if not isinstance(value, str):
+        return value
+    kana = to_katakana(value).strip()
+    if not KATAKANA_NAME.match(kana):
+        raise ValueError("フリガナは全角カタカナ (またはひらがな) で入力してください")
+    return kana

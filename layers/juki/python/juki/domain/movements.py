@@ -767,6 +767,22 @@ class _Plan:
             remaining = [m for m in self.household(household_id).member_ids if m not in leaving]
             self.change_household(household_id, effective, member_ids=remaining)
 
+    def join(
+        self,
+        household_id: str,
+        person_ids: list[str],
+        relationships: dict[str, str],
+        effective: date,
+        notified: date,
+    ) -> None:
+        """The people become members of an existing household, with their relationships there."""
+        members = [*self.household(household_id).member_ids, *person_ids]
+        self.change_household(household_id, effective, member_ids=members)
+        for pid in person_ids:
+            self.change_person(
+                pid, effective, notified, household_id=household_id, relationship=relationships[pid]
+            )
+
     def new_household(self, household_id: str, head: str | None, members: list[str], effective: date,
                       address: Any) -> HouseholdRecord:  # fmt: skip
         record = HouseholdRecord(
@@ -959,31 +975,13 @@ def _plan_merge(command: HouseholdMerge, p: _Plan) -> None:
     eff, notified = command.effective_date, command.notified_date
     incoming = list(p.household(command.from_household_id).member_ids)
     p.change_household(command.from_household_id, eff, member_ids=[])
-    target = p.household(command.into_household_id)
-    p.change_household(command.into_household_id, eff, member_ids=[*target.member_ids, *incoming])
-    for pid in incoming:
-        p.change_person(
-            pid,
-            eff,
-            notified,
-            household_id=command.into_household_id,
-            relationship=command.relationships[pid],
-        )
+    p.join(command.into_household_id, incoming, command.relationships, eff, notified)
 
 
 def _plan_household_change(command: HouseholdChange, p: _Plan) -> None:
     eff, notified = command.effective_date, command.notified_date
     p.leave(command.person_ids, eff)
-    target = p.household(command.into_household_id)
-    p.change_household(command.into_household_id, eff, member_ids=[*target.member_ids, *command.person_ids])
-    for pid in command.person_ids:
-        p.change_person(
-            pid,
-            eff,
-            notified,
-            household_id=command.into_household_id,
-            relationship=command.relationships[pid],
-        )
+    p.join(command.into_household_id, command.person_ids, command.relationships, eff, notified)
 
 
 def _plan_name_details(command: NameDetailsChange, p: _Plan) -> None:

@@ -10,7 +10,6 @@ Each group is an immutable value; a change to any item is a new version of the r
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Self
@@ -18,8 +17,8 @@ from typing import Annotated, Self
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, model_validator
 
 from juki.domain.dates import PartialDate
-from juki.domain.kana import KATAKANA_NAME, match_key, to_katakana
-from juki.domain.values import Day, Frozen, OtherAddress, PersonName, ShortText
+from juki.domain.kana import katakana_input, match_key
+from juki.domain.values import Day, Frozen, OtherAddress, PersonName, ShortText, ascii_upper
 
 KOSEKI_NONE = "なし"  # 本籍・筆頭者 「なし」
 KOSEKI_UNKNOWN = "不明"  # 本籍・筆頭者 「不明」
@@ -47,31 +46,18 @@ def _municipality_code(value: str) -> str:
     return value
 
 
-def _ascii_upper(value: object) -> object:
-    return unicodedata.normalize("NFKC", value).strip().upper() if isinstance(value, str) else value
-
-
-def _kana(value: object) -> object:
-    if not isinstance(value, str):
-        return value
-    kana = to_katakana(value).strip()
-    if not KATAKANA_NAME.match(kana):
-        raise ValueError("フリガナは全角カタカナで入力してください")
-    return kana
-
-
 # 全国地方公共団体コード: five digits and a check digit, e.g. 221007 (静岡市), 221015 (葵区).
-MunicipalityCode = Annotated[str, BeforeValidator(_ascii_upper), AfterValidator(_municipality_code)]
+MunicipalityCode = Annotated[str, BeforeValidator(ascii_upper), AfterValidator(_municipality_code)]
 # Full-width katakana (hiragana and half-width kana are converted).
-Kana = Annotated[str, BeforeValidator(_kana), StringConstraints(max_length=60)]
+Kana = Annotated[str, BeforeValidator(katakana_input), StringConstraints(max_length=60)]
 # A name in the Latin alphabet, upper case (氏名の英字表記).
 RomajiName = Annotated[
-    str, BeforeValidator(_ascii_upper), StringConstraints(max_length=100, pattern=r"^[A-Z][A-Z .,'-]*$")
+    str, BeforeValidator(ascii_upper), StringConstraints(max_length=100, pattern=r"^[A-Z][A-Z .,'-]*$")
 ]
 # A code of another department's or the CS's code table (資格区分, 異動事由コード, …).
-Code = Annotated[str, BeforeValidator(_ascii_upper), StringConstraints(pattern=r"^[0-9A-Z]{1,4}$")]
+Code = Annotated[str, BeforeValidator(ascii_upper), StringConstraints(pattern=r"^[0-9A-Z]{1,4}$")]
 # A number issued by another department (被保険者証番号, 印鑑登録番号, …).
-Number = Annotated[str, BeforeValidator(_ascii_upper), StringConstraints(pattern=r"^[0-9A-Z-]{1,20}$")]
+Number = Annotated[str, BeforeValidator(ascii_upper), StringConstraints(pattern=r"^[0-9A-Z-]{1,20}$")]
 # Free text that may span lines (覚書, 備考).
 LongText = Annotated[
     str,
@@ -306,7 +292,7 @@ class ForeignResident(Frozen):
         examples=["3年"],
     )
     expiry_date: Day | None = Field(default=None, description="在留期間等の満了の日 (西暦で表示)")
-    card_number: Annotated[str, BeforeValidator(_ascii_upper), StringConstraints(max_length=20)] | None = (
+    card_number: Annotated[str, BeforeValidator(ascii_upper), StringConstraints(max_length=20)] | None = (
         Field(
             default=None,
             max_length=20,

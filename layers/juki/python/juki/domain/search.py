@@ -36,10 +36,10 @@ from pydantic import (
 )
 
 from juki.domain.dates import parse_date
-from juki.domain.kana import KATAKANA_NAME, match_key, to_katakana
+from juki.domain.kana import katakana_input, match_key
 from juki.domain.my_number import MyNumberInput
 from juki.domain.records import PersonRecord
-from juki.domain.values import RecordId, ResidentCode, ShortText
+from juki.domain.values import RecordId, ResidentCode, ShortText, ascii_upper
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -105,27 +105,14 @@ def index_keys(record: PersonRecord) -> dict[str, str]:
     }
 
 
-def _upper(value: object) -> object:
-    return unicodedata.normalize("NFKC", value).strip().upper() if isinstance(value, str) else value
-
-
-def _kana(value: object) -> object:
-    if not isinstance(value, str):
-        return value
-    kana = to_katakana(value).strip()
-    if not KATAKANA_NAME.match(kana):
-        raise ValueError("フリガナは全角カタカナ (またはひらがな) で入力してください")
-    return kana
-
-
 def _birth_date(value: object) -> object:
     if isinstance(value, str):
         return parse_date(value)
     return value
 
 
-KanaText = Annotated[ShortText, BeforeValidator(_kana)]
-CardNumber = Annotated[str, BeforeValidator(_upper), StringConstraints(pattern=r"^[A-Z0-9]{1,20}$")]
+KanaText = Annotated[ShortText, BeforeValidator(katakana_input)]
+CardNumber = Annotated[str, BeforeValidator(ascii_upper), StringConstraints(pattern=r"^[A-Z0-9]{1,20}$")]
 BirthDate = Annotated[date, BeforeValidator(_birth_date)]
 
 _CRITERIA = (

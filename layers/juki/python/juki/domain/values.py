@@ -4,6 +4,7 @@ status, removal and movement kinds. Immutable, validated on construction, no I/O
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
@@ -20,7 +21,7 @@ from pydantic import (
 
 from juki.domain.codes import is_valid_resident_code, normalise_resident_code
 from juki.domain.errors import DomainError
-from juki.domain.kana import KATAKANA_NAME, to_katakana
+from juki.domain.kana import katakana_input
 
 MEIJI_START = date(1868, 10, 23)  # the ledger's dates are shown in 和暦, which starts here
 
@@ -46,6 +47,11 @@ def _resident_code(value: str) -> str:
 
 # 住民票コード: 11 digits, the last a check digit (full-width digits and separators accepted).
 ResidentCode = Annotated[str, AfterValidator(_resident_code)]
+
+
+def ascii_upper(value: object) -> object:
+    """Codes as entered (full-width, lower case, padded) in their one written form."""
+    return unicodedata.normalize("NFKC", value).strip().upper() if isinstance(value, str) else value
 
 
 def _iso_date_only(value: object) -> object:
@@ -121,15 +127,7 @@ class PersonName(Frozen):
     family_name_kana: ShortText = Field(description="氏 (フリガナ、全角カタカナ)", examples=["シズオカ"])
     given_name_kana: ShortText = Field(description="名 (フリガナ、全角カタカナ)", examples=["タロウ"])
 
-    @field_validator("family_name_kana", "given_name_kana", mode="before")
-    @classmethod
-    def _katakana(cls, value: object) -> object:
-        if not isinstance(value, str):
-            return value
-        kana = to_katakana(value).strip()
-        if not KATAKANA_NAME.match(kana):
-            raise ValueError("フリガナは全角カタカナで入力してください")
-        return kana
+    _katakana = field_validator("family_name_kana", "given_name_kana", mode="before")(katakana_input)
 
     @property
     def reading(self) -> str:
