@@ -709,3 +709,30 @@ def test_a_correction_restates_other_item_groups() -> None:
 def test_a_move_out_is_planned_at_most_14_days_ahead() -> None:
     assert ("PLANNED_DATE_TOO_FAR", "error", "planned_date") in issues(move_out(planned_date="2026-12-11"))
     assert issues(move_out(planned_date="2026-12-09")) == []
+
+
+def test_an_alias_is_for_foreign_residents_only() -> None:
+    body = dated("name_details_change", person_id=WIFE, name_details={"alias": "築山御前"})
+    assert ("ALIAS_FOREIGN_ONLY", "error", "name_details.alias") in issues(body)
+
+
+def test_cancelling_a_death_files_the_person_again() -> None:
+    before = family()
+    died = movement(dated("death", person_id=CHILD, notified_date="2026-11-21"), movement_id="d" * 32)
+    result = rules.plan(died, before, [], [], NOW)
+    after = apply(before, result)
+    view = LedgerView(
+        persons=after.persons, households=after.households,
+        cancelled=rules.finalise(died, result), earlier_persons=before.persons, earlier_households=before.households,
+    )  # fmt: skip
+    body = {
+        "kind": "cancellation",
+        "movement_id": "d" * 32,
+        "notified_date": "2026-11-26",
+        "reason": "誤った届出",
+    }
+    claims = rules.identity_claims(commands.validate_python(body), view)
+    assert [c.returning_person_id for c in claims] == [CHILD]
+    undone = rules.plan(movement(body), view, [], [], NOW)
+    assert [p.person_id for p in undone.new_identities] == [CHILD]
+    assert next(p for p in undone.persons if p.person_id == CHILD).status == ResidentStatus.RESIDENT

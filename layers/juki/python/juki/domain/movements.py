@@ -277,6 +277,11 @@ def identity_claims(command: MovementCommand, view: LedgerView) -> list[Identity
             ]
         case Birth():
             return [IdentityClaim("name", command.name, command.effective_date, command.sex)]
+        case Cancellation():
+            return [
+                IdentityClaim("movement_id", earlier.name, earlier.birth_date, earlier.sex, earlier.person_id)
+                for earlier in _restored_residents(view)
+            ]
         case Correction() if command.person_id in view.persons:
             person = view.persons[command.person_id]
             changes = command.changes
@@ -593,6 +598,8 @@ def _check_name_details(command: NameDetailsChange, c: _Checks) -> None:
         c.not_before_history(command.effective_date, [person])
         if person.name_details == command.name_details:
             c.error("NOTHING_CHANGES", "今の記録と同じです", "name_details")
+        if command.name_details.alias is not None and person.foreign_resident is None:
+            c.error("ALIAS_FOREIGN_ONLY", "通称は外国人住民だけが記載できます", "name_details.alias")
 
 
 def _check_foreign_resident(command: ForeignResidentChange, c: _Checks) -> None:
@@ -1030,6 +1037,15 @@ def _content(record: PersonRecord | HouseholdRecord, **overrides: Any) -> dict[s
     } | overrides
 
 
+def _restored_residents(view: LedgerView) -> list[PersonRecord]:
+    """The earlier versions a cancellation brings back as residents (e.g. it undoes a death)."""
+    return [
+        earlier
+        for pid, earlier in view.earlier_persons.items()
+        if earlier.status == ResidentStatus.RESIDENT and view.persons[pid].status != ResidentStatus.RESIDENT
+    ]
+
+
 def _plan_cancellation(command: Cancellation, p: _Plan) -> None:
     """Each record the cancelled movement wrote gets a new version with the content it had before;
     a record the movement created is marked as never having been (removed, reason cancelled)."""
@@ -1047,7 +1063,9 @@ def _plan_cancellation(command: Cancellation, p: _Plan) -> None:
                 removal=Removal(reason=RemovalReason.CANCELLED, removed_on=current.effective_date),
             )
         )
-        p.change_person(pid, current.effective_date, command.notified_date, **content)
+        restored = p.change_person(pid, current.effective_date, command.notified_date, **content)
+        if restored.status == ResidentStatus.RESIDENT and current.status != ResidentStatus.RESIDENT:
+            p.new_identities.append(restored)  # resident again (a cancelled death, say): filed again
     for hid in cancelled.result.household_ids:
         current_household = p.view.households[hid]
         earlier_household = p.view.earlier_households.get(hid)
