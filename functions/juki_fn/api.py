@@ -11,6 +11,7 @@ is refused (deny by default).
 import json
 import traceback
 from datetime import date
+from functools import partial
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -18,6 +19,7 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.shared.json_encoder import Encoder
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from juki.bootstrap import services
@@ -64,7 +66,11 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], Permission] = {
     **SEARCH_ROUTES,
 }
 
-app = APIGatewayRestResolver(enable_validation=True)
+# Japanese stays readable in responses (UTF-8), rather than \u escapes.
+app = APIGatewayRestResolver(
+    enable_validation=True,
+    serializer=partial(json.dumps, separators=(",", ":"), ensure_ascii=False, cls=Encoder),
+)
 
 MovementId = Annotated[str, Path(description="異動番号", pattern=r"^[0-9a-f]{32}$")]
 HouseholdId = Annotated[str, Path(description="世帯番号 (10桁、検査数字付き)", pattern=r"^\d{10}$")]
