@@ -106,3 +106,23 @@ def test_a_forged_seal_and_a_bad_number_are_refused(api: ApiClient) -> None:
     refused = api.request("POST", "/movements", CLERK, body)
     assert refused.status_code == 422
     assert bad not in refused.text
+
+
+def test_a_number_recorded_for_someone_else_is_refused(api: ApiClient) -> None:
+    number = a_number()
+    moved_in_with(api, number)
+    body: dict[str, Any] = copy.deepcopy(MOVE_IN)
+    body["members"] = [
+        dict(
+            body["members"][0],
+            my_number=number,
+            name=dict(body["members"][0]["name"], family_name_kana="ベツジン"),
+        )
+    ]
+    refused = api.request("POST", "/movements", CLERK, body)
+    assert refused.status_code == 422, refused.text
+    assert (refused.json()["error"]["code"], refused.json()["error"]["field"]) == (
+        "MY_NUMBER_IN_USE",
+        "members[0].my_number",
+    )
+    assert number not in refused.text

@@ -736,3 +736,9 @@ def test_cancelling_a_death_files_the_person_again() -> None:
     undone = rules.plan(movement(body), view, [], [], NOW)
     assert [p.person_id for p in undone.new_identities] == [CHILD]
     assert next(p for p in undone.persons if p.person_id == CHILD).status == ResidentStatus.RESIDENT
+
+
+def test_a_my_number_is_one_persons_for_good() -> None:
+    numbers = {"members[0].my_number": ("a" * 64, ""), "my_number": ("b" * 64, CHILD)}
+    found = rules.check_my_numbers(numbers, {"a" * 64: {HEAD}, "b" * 64: {CHILD}})
+    assert [(i.code, i.field) for i in found] == [("MY_NUMBER_IN_USE", "members[0].my_number")]

@@ -52,6 +52,9 @@ def build(settings: Settings) -> Services:
     sfn = boto3.client("stepfunctions", region_name=settings.region, endpoint_url=settings.endpoint_url)
     workflow = StepFunctionsWorkflow(sfn, settings.movement_state_machine_arn or "")
     clock, ids = SystemClock(), UuidSource()
+    search_index = DynamoSearchIndex(
+        settings.ledger_table, region=settings.region, host=settings.endpoint_url
+    )
     vault = KmsMyNumberVault(
         settings.pii_key_arn,
         settings.ledger_table,
@@ -66,12 +69,14 @@ def build(settings: Settings) -> Services:
     return Services(
         settings=settings,
         store=store,
-        movements=MovementService(store, store, workflow, clock, ids, restrictions=restrictions, vault=vault),
+        movements=MovementService(
+            store, store, workflow, clock, ids, restrictions=restrictions, vault=vault, index=search_index
+        ),
         inquiry=InquiryService(store, store, clock, ids, restrictions=restrictions, vault=vault),
         restrictions=restrictions,
         search=SearchService(
             store,
-            DynamoSearchIndex(settings.ledger_table, region=settings.region, host=settings.endpoint_url),
+            search_index,
             store,
             clock,
             ids,

@@ -214,6 +214,29 @@ def references(command: MovementCommand) -> References:  # noqa: PLR0911 - one a
             return References(movement_id=command.movement_id)
 
 
+def sealed_numbers(command: MovementCommand) -> dict[str, tuple[str, str]]:
+    """The sealed 個人番号 a notice records: field → (blind index, the person already in the ledger it
+    is for, or "" for a newcomer, who can hold no number yet)."""
+    if isinstance(command, MyNumberChange) and command.sealed_my_number:
+        return {"my_number": (command.sealed_my_number.blind_index, command.person_id)}
+    if not isinstance(command, MoveIn):
+        return {}
+    return {
+        f"members[{index}].my_number": (member.sealed_my_number.blind_index, member.previous_person_id or "")
+        for index, member in enumerate(command.members)
+        if member.sealed_my_number
+    }
+
+
+def check_my_numbers(numbers: dict[str, tuple[str, str]], holders: dict[str, set[str]]) -> list[Issue]:
+    """A 個人番号 is one person's, for good: recorded (now or once) for someone else, it is refused."""
+    return [
+        _error("MY_NUMBER_IN_USE", "この個人番号は別の人に記録されています", field)
+        for field, (blind_index, person_id) in numbers.items()
+        if holders.get(blind_index, set()) - {person_id}
+    ]
+
+
 def carries_my_number(command: MovementCommand) -> bool:
     """Does the notice hold a 個人番号 in plain (which must be sealed before it is stored)?"""
     if isinstance(command, MyNumberChange):

@@ -20,6 +20,7 @@ from juki.domain.my_number import MyNumberVault
 from juki.domain.oplog import OperationLogEntry, Outcome, entry_for
 from juki.domain.records import HouseholdRecord, PersonRecord
 from juki.domain.restrictions import Process, Restricted, enforce
+from juki.domain.search import IndexQuery, SearchIndex
 from juki.domain.staff import Actor, Permission, SystemActor
 from juki.domain.values import MovementKind
 from juki.services.access import require
@@ -33,6 +34,7 @@ from juki.services.ports import (
     RestrictionCheck,
     Workflow,
 )
+from juki.services.search import SearchIndexReader
 
 FUNCTION_ENTER = "movement.enter"
 FUNCTION_APPROVE = "movement.approve"
@@ -96,9 +98,11 @@ class MovementService:
         *,
         restrictions: RestrictionCheck,
         vault: MyNumberVault,
+        index: SearchIndexReader,
     ) -> None:
         self._restrictions = restrictions
         self._vault = vault
+        self._index = index
         self._store = store
         self._log = log
         self._workflow = workflow
@@ -291,6 +295,11 @@ class MovementService:
             )
             raise
 
+    def _holders_of(self, blind_index: str) -> set[str]:
+        """Everyone a 個人番号 was ever recorded for (its blind index, over every version)."""
+        query = IndexQuery(SearchIndex.MY_NUMBER, f"MYNUM#{blind_index}")
+        return {hit.record.person_id for hit in self._index.hits(query, None, page_size=10)}
+
     def _sealed(self, command: MovementCommand) -> tuple[MovementCommand, Allocation | None]:
         """A notice carrying 個人番号 is stored only sealed. Newcomers' numbers are sealed for the
         ids they will have, so those ids are taken now and kept with the draft."""
@@ -344,10 +353,13 @@ class MovementService:
         restricted = self._restrictions.check(refs.person_ids, households, Process.MOVEMENT, at)
         brought = rules.brought_codes(command)
         holders = {code: self._store.resident_code_holder(code) for code in brought}
+        numbers = rules.sealed_numbers(command)
+        number_holders = {blind: self._holders_of(blind) for blind, _ in numbers.values()}
         return Checked(
             issues=rules.check(command, view, at.date())
             + rules.check_not_resident(claims, candidates)
             + rules.check_brought_codes(brought, holders)
+            + rules.check_my_numbers(numbers, number_holders)
             + restricted,
             identity_versions={key: bucket.version for key, bucket in buckets.items()},
             matched=sorted({p.person_id for bucket in buckets.values() for p in bucket.persons}),
