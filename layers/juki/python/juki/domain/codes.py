@@ -23,7 +23,7 @@ The values are never put into error messages: a 個人番号 is specific persona
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from juki.domain.errors import DomainError, Issue
 
@@ -72,23 +72,31 @@ def is_valid_my_number(text: str) -> bool:
     return _ascii_digits(text, MY_NUMBER_LENGTH) and my_number_check_digit(text[:-1]) == int(text[-1])
 
 
-def normalise_my_number(text: str, field: str = "my_number") -> str:
-    """Twelve ASCII digits from what was typed: NFKC (full-width digits), separators removed.
-    Refuses anything else; the check digit is checked by ``parse_my_number``."""
+def _typed_digits(text: str, length: int, code: str, message: str, field: str) -> str:
+    """``length`` ASCII digits from what was typed: NFKC (full-width digits), separators removed."""
     digits = unicodedata.normalize("NFKC", text).translate(_SEPARATORS)
-    if not _ascii_digits(digits, MY_NUMBER_LENGTH):
-        raise DomainError(MY_NUMBER_INVALID, "個人番号は12桁の数字で入力してください", field)
+    if not _ascii_digits(digits, length):
+        raise DomainError(code, message, field)
     return digits
+
+
+def _checked(digits: str, valid: Callable[[str], bool], code: str, message: str, field: str) -> str:
+    if not valid(digits):
+        raise DomainError(code, message, field)
+    return digits
+
+
+def normalise_my_number(text: str, field: str = "my_number") -> str:
+    """Twelve ASCII digits from what was typed; the check digit is checked by ``parse_my_number``."""
+    return _typed_digits(
+        text, MY_NUMBER_LENGTH, MY_NUMBER_INVALID, "個人番号は12桁の数字で入力してください", field
+    )
 
 
 def parse_my_number(text: str, field: str = "my_number") -> str:
     """The normalised 個人番号, refused unless its check digit is right."""
-    digits = normalise_my_number(text, field)
-    if not is_valid_my_number(digits):
-        raise DomainError(
-            MY_NUMBER_INVALID, "個人番号の検査用数字が一致しません。番号を確認してください", field
-        )
-    return digits
+    message = "個人番号の検査用数字が一致しません。番号を確認してください"
+    return _checked(normalise_my_number(text, field), is_valid_my_number, MY_NUMBER_INVALID, message, field)
 
 
 # -- 住民票コード ---------------------------------------------------------------------------
@@ -111,19 +119,15 @@ def is_valid_resident_code(text: str) -> bool:
 
 
 def normalise_resident_code(text: str, field: str = "resident_code") -> str:
-    digits = unicodedata.normalize("NFKC", text).translate(_SEPARATORS)
-    if not _ascii_digits(digits, RESIDENT_CODE_LENGTH):
-        raise DomainError(RESIDENT_CODE_INVALID, "住民票コードは11桁の数字で入力してください", field)
-    return digits
+    message = "住民票コードは11桁の数字で入力してください"
+    return _typed_digits(text, RESIDENT_CODE_LENGTH, RESIDENT_CODE_INVALID, message, field)
 
 
 def parse_resident_code(text: str, field: str = "resident_code") -> str:
-    digits = normalise_resident_code(text, field)
-    if not is_valid_resident_code(digits):
-        raise DomainError(
-            RESIDENT_CODE_INVALID, "住民票コードの検査数字が一致しません。コードを確認してください", field
-        )
-    return digits
+    message = "住民票コードの検査数字が一致しません。コードを確認してください"
+    return _checked(
+        normalise_resident_code(text, field), is_valid_resident_code, RESIDENT_CODE_INVALID, message, field
+    )
 
 
 def resident_code_issues(codes: Sequence[str], field: str = "codes") -> tuple[Issue, ...]:

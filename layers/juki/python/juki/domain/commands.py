@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, model_validator
 
 from juki.domain import relationships
 from juki.domain.dates import PartialDate
@@ -38,7 +38,6 @@ from juki.domain.values import (
 )
 
 MAX_MEMBERS_PER_MOVEMENT = 20
-Relationship = Annotated[ShortText, Field(description="続柄 (世帯主、妻、子、子の妻 …)", examples=["子"])]
 
 
 def _relationship(value: str) -> str:
@@ -46,6 +45,14 @@ def _relationship(value: str) -> str:
         return relationships.normalise(value)
     except ValueError:
         raise ValueError("続柄が語彙にありません") from None
+
+
+# A 続柄 from the vocabulary (「の」 chains longer than four steps become 縁故者), wherever it appears.
+Relationship = Annotated[
+    ShortText,
+    AfterValidator(_relationship),
+    Field(description="続柄 (世帯主、妻、子、子の妻 …)", examples=["子"]),
+]
 
 
 def _refuse_given_seal(data: object, info: ValidationInfo) -> object:
@@ -66,10 +73,6 @@ def _distinct(value: list[str]) -> list[str]:
 PersonIds = Annotated[
     list[RecordId], Field(min_length=1, max_length=MAX_MEMBERS_PER_MOVEMENT), AfterValidator(_distinct)
 ]
-
-
-def _relationships(value: dict[str, str]) -> dict[str, str]:
-    return {person_id: _relationship(text) for person_id, text in value.items()}
 
 
 class Dated(Frozen):
@@ -112,8 +115,6 @@ class NewPerson(Frozen):
     previous_person_id: RecordId | None = Field(
         default=None, description="再転入: 以前の除票の宛名番号 (同じ宛名番号で記載する)"
     )
-
-    _check_relationship = field_validator("relationship")(_relationship)
 
 
 class MoveIn(Dated):
@@ -182,8 +183,6 @@ class InCityMove(Dated):
             raise ValueError("転居で変更できるのは住所だけです (氏名・生年月日などは職権修正で)")
         return data
 
-    _check_relationships = field_validator("relationships")(_relationships)
-
 
 class MoveOut(Frozen):
     """転出: people leave for another municipality or abroad. The planned date may be ahead."""
@@ -219,8 +218,6 @@ class Birth(Dated):
         default=None, description="外国人住民の記載事項 (出生による経過滞在者)"
     )
 
-    _check_relationship = field_validator("relationship")(_relationship)
-
 
 class Death(Dated):
     """死亡・失踪・職権消除: the person's record is removed (effective date: the date it happened)."""
@@ -241,8 +238,6 @@ class HeadChange(Dated):
     new_head_person_id: RecordId = Field(description="新しい世帯主")
     relationships: dict[RecordId, Relationship] = Field(description="新しい世帯主から見た各世帯員の続柄")
 
-    _check_relationships = field_validator("relationships")(_relationships)
-
 
 class HouseholdSplit(Dated):
     """世帯分離: some members form a new household at the same address."""
@@ -255,8 +250,6 @@ class HouseholdSplit(Dated):
         default_factory=dict, description="新しい世帯での続柄"
     )
 
-    _check_relationships = field_validator("relationships")(_relationships)
-
 
 class HouseholdMerge(Dated):
     """世帯合併: every member of one household joins another at the same address; the first ends."""
@@ -265,8 +258,6 @@ class HouseholdMerge(Dated):
     from_household_id: RecordId = Field(description="合併される世帯 (消滅する)")
     into_household_id: RecordId = Field(description="合併先の世帯")
     relationships: dict[RecordId, Relationship] = Field(description="合併される世帯の全員の、合併先での続柄")
-
-    _check_relationships = field_validator("relationships")(_relationships)
 
 
 class HouseholdChange(Dated):
@@ -278,8 +269,6 @@ class HouseholdChange(Dated):
     person_ids: PersonIds = Field(description="移る人")
     into_household_id: RecordId = Field(description="移る先の世帯")
     relationships: dict[RecordId, Relationship] = Field(description="移る先での続柄")
-
-    _check_relationships = field_validator("relationships")(_relationships)
 
 
 class NameDetailsChange(Dated):
