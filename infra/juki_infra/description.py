@@ -67,6 +67,13 @@ class BucketSpec:
     env_var: str | None
     key: str | None
     description: str = ""
+    # Object Lock in compliance mode with this default retention: nobody, root included, can
+    # delete or overwrite an object version before it ends.
+    object_lock_days: int | None = None
+    # Objects move to S3 Glacier Instant Retrieval after this many days (still read in
+    # milliseconds) and expire after ``expire_days``.
+    cold_after_days: int | None = None
+    expire_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,10 @@ class StateMachineSpec:
     env_var: str
     description: str
     functions: dict[str, str] = field(default_factory=dict)
+    # An EventBridge schedule expression (rate(...) or cron(...), UTC); None: started by the API only.
+    schedule: str | None = None
+    # Started by hand through the operations API (委託事業者の運用) besides its schedule.
+    operable: bool = False
 
     @property
     def definition_path(self) -> Path:
@@ -134,6 +145,11 @@ class SystemDescription:
     queues: tuple[QueueSpec, ...]
     functions: tuple[FunctionSpec, ...]
     state_machines: tuple[StateMachineSpec, ...]
+
+    @property
+    def scheduled_jobs(self) -> tuple[StateMachineSpec, ...]:
+        """The state machines an operator may start by hand (and that usually run on a schedule)."""
+        return tuple(machine for machine in self.state_machines if machine.operable)
 
     @property
     def data_buckets(self) -> tuple[BucketSpec, ...]:
@@ -173,6 +189,16 @@ def _by_id[T: (TableSpec, FunctionSpec, StateMachineSpec)](items: tuple[T, ...],
 
 
 OPS_KEY = "ops"  # log groups, the alarm topic and the trail
+
+# Scheduled jobs (each a function and the state machine that runs it, under the same id).
+OPLOG_SEAL = "oplog-seal"
+OPLOG_VERIFY = "oplog-verify"
+OPLOG_PURGE = "oplog-purge"
+UNUSUAL_ACCESS = "unusual-access"
+RETENTION = "retention"
+# Log codes that raise an alarm (the functions log {"code": …} when they find these).
+OPLOG_CHAIN_BROKEN = "OPLOG_CHAIN_BROKEN"
+UNUSUAL_ACCESS_FOUND = "UNUSUAL_ACCESS_FOUND"
 ACCESS_LOG_BUCKET = "access-logs"
 
 # Environment variables every function receives besides its resources. The names are the
@@ -185,7 +211,13 @@ ENV_TOKEN_PUBLIC_KEYS = env.ENV_TOKEN_PUBLIC_KEYS
 
 def describe(municipality_code: str) -> SystemDescription:
     """The resources of one municipality's deployment."""
-    ledger_rw = {"ledger": Access.READ_WRITE, "oplog": Access.READ_WRITE, "outbox": Access.READ_WRITE}
+    ledger_rw = {
+        "ledger": Access.READ_WRITE,
+        "oplog": Access.READ_WRITE,
+        "outbox": Access.READ_WRITE,
+        "staff": Access.READ,
+    }
+    jobs = (OPLOG_SEAL, OPLOG_VERIFY, OPLOG_PURGE, UNUSUAL_ACCESS, RETENTION)
     return SystemDescription(
         municipality_code=municipality_code,
         keys=(
@@ -219,6 +251,12 @@ def describe(municipality_code: str) -> SystemDescription:
                 description="操作ログ: every read and write of personal data",
             ),
             TableSpec(
+                "staff",
+                env.ENV_STAFF_TABLE,
+                key="data",
+                description="職員: accounts, roles and office scope, with every earlier version",
+            ),
+            TableSpec(
                 "outbox",
                 env.ENV_OUTBOX_TABLE,
                 key="data",
@@ -227,8 +265,28 @@ def describe(municipality_code: str) -> SystemDescription:
             ),
         ),
         buckets=(
-            BucketSpec("documents", "JUKI_DOCUMENTS_BUCKET", key="data", description="Certificates (PDF)"),
-            BucketSpec("exchange", "JUKI_EXCHANGE_BUCKET", key="data", description="Peer drop zones"),
+            BucketSpec(
+                "documents",
+                env.ENV_DOCUMENTS_BUCKET,
+                key="data",
+                description="Certificates and reports (PDF and JSON)",
+            ),
+            BucketSpec("exchange", env.ENV_EXCHANGE_BUCKET, key="data", description="Peer drop zones"),
+            BucketSpec(
+                "audit-archive",
+                env.ENV_AUDIT_ARCHIVE_BUCKET,
+                key="data",
+                description="Sealed operation-log batches and their chain digests (Object Lock)",
+                object_lock_days=env.DEFAULT_OPLOG_RETENTION_DAYS,
+            ),
+            BucketSpec(
+                "records-archive",
+                env.ENV_RECORDS_ARCHIVE_BUCKET,
+                key="data",
+                description="除票: removed records moved out of the ledger after five years, kept 150 years",
+                cold_after_days=0,
+                expire_days=env.REMOVED_RECORD_RETENTION_DAYS,
+            ),
             BucketSpec(
                 ACCESS_LOG_BUCKET, None, key=None, description="S3 server access logs of the other buckets"
             ),
@@ -239,9 +297,10 @@ def describe(municipality_code: str) -> SystemDescription:
                 "api",
                 "juki_fn.api.lambda_handler",
                 "Private API for counter terminals and calling systems",
-                tables=ledger_rw,
+                tables={**ledger_rw, "staff": Access.READ_WRITE},
+                buckets={"documents": Access.READ_WRITE, "records-archive": Access.READ},
                 keys=("pii",),
-                starts_state_machines=("movement-approval",),
+                starts_state_machines=("movement-approval", *jobs),
             ),
             FunctionSpec(
                 "movement-commit",
@@ -258,6 +317,51 @@ def describe(municipality_code: str) -> SystemDescription:
                 tables=ledger_rw,
                 timeout_seconds=60,
             ),
+            FunctionSpec(
+                OPLOG_SEAL,
+                "juki_fn.oplog_tasks.seal_handler",
+                "Chains the operation log's new entries by hash and archives the sealed batch",
+                tables={"oplog": Access.READ_WRITE},
+                buckets={"audit-archive": Access.READ_WRITE},
+                timeout_seconds=300,
+                memory_mb=1024,
+            ),
+            FunctionSpec(
+                OPLOG_VERIFY,
+                "juki_fn.oplog_tasks.verify_handler",
+                "Checks the operation log's hash chain against the archived seals",
+                tables={"oplog": Access.READ},
+                buckets={"audit-archive": Access.READ},
+                alarm_codes=(OPLOG_CHAIN_BROKEN,),
+                timeout_seconds=900,
+                memory_mb=1024,
+            ),
+            FunctionSpec(
+                OPLOG_PURGE,
+                "juki_fn.oplog_tasks.purge_handler",
+                "Removes operation-log days past their retention, once sealed and archived",
+                tables={"oplog": Access.READ_WRITE},
+                buckets={"audit-archive": Access.READ},
+                timeout_seconds=900,
+            ),
+            FunctionSpec(
+                UNUSUAL_ACCESS,
+                "juki_fn.audit_tasks.unusual_access_handler",
+                "Looks for unusual access in the operation log and writes the findings report",
+                tables={"oplog": Access.READ_WRITE, "ledger": Access.READ, "staff": Access.READ},
+                buckets={"documents": Access.READ_WRITE},
+                alarm_codes=(UNUSUAL_ACCESS_FOUND,),
+                timeout_seconds=900,
+                memory_mb=1024,
+            ),
+            FunctionSpec(
+                RETENTION,
+                "juki_fn.retention_tasks.handler",
+                "Removes data at the end of its retention period and archives old removed records",
+                tables=ledger_rw,
+                buckets={"exchange": Access.READ_WRITE, "records-archive": Access.READ_WRITE},
+                timeout_seconds=900,
+            ),
         ),
         state_machines=(
             StateMachineSpec(
@@ -269,6 +373,51 @@ def describe(municipality_code: str) -> SystemDescription:
                     "CommitFunctionArn": "movement-commit",
                     "FailFunctionArn": "movement-fail",
                 },
+            ),
+            StateMachineSpec(
+                OPLOG_SEAL,
+                "oplog_seal.asl.json",
+                env.ENV_OPLOG_SEAL_STATE_MACHINE_ARN,
+                "Seals the operation log: chains new entries by hash, archives the batch under Object Lock",
+                functions={"SealFunctionArn": OPLOG_SEAL},
+                schedule="rate(10 minutes)",
+                operable=True,
+            ),
+            StateMachineSpec(
+                OPLOG_VERIFY,
+                "oplog_verify.asl.json",
+                env.ENV_OPLOG_VERIFY_STATE_MACHINE_ARN,
+                "Verifies the operation log's hash chain against the archive; a break raises the alarm",
+                functions={"VerifyFunctionArn": OPLOG_VERIFY},
+                schedule="cron(30 17 * * ? *)",  # 02:30 JST
+                operable=True,
+            ),
+            StateMachineSpec(
+                OPLOG_PURGE,
+                "oplog_purge.asl.json",
+                env.ENV_OPLOG_PURGE_STATE_MACHINE_ARN,
+                "Removes operation-log days past the retention period (sealed and archived first)",
+                functions={"PurgeFunctionArn": OPLOG_PURGE},
+                schedule="cron(0 18 * * ? *)",  # 03:00 JST
+                operable=True,
+            ),
+            StateMachineSpec(
+                UNUSUAL_ACCESS,
+                "unusual_access.asl.json",
+                env.ENV_UNUSUAL_ACCESS_STATE_MACHINE_ARN,
+                "Flags unusual access in the operation log; findings go to a report and an alarm",
+                functions={"DetectFunctionArn": UNUSUAL_ACCESS},
+                schedule="cron(0 21 * * ? *)",  # 06:00 JST, before the offices open
+                operable=True,
+            ),
+            StateMachineSpec(
+                RETENTION,
+                "retention.asl.json",
+                env.ENV_RETENTION_STATE_MACHINE_ARN,
+                "Purges 送付先情報 and unclaimed 転出証明書情報, archives removed records after five years",
+                functions={"RetentionFunctionArn": RETENTION},
+                schedule="cron(30 18 * * ? *)",  # 03:30 JST
+                operable=True,
             ),
         ),
     )

@@ -73,6 +73,12 @@ INLINE_POLICY = (
     "an inline policy lives and dies with its role and cannot be attached elsewhere by mistake.",
 )
 KMS_DATA_KEY_ACTIONS = ("kms:ReEncrypt*", "kms:GenerateDataKey*")
+S3_READ_ACTIONS = ("s3:GetObject*", "s3:GetBucket*", "s3:List*")
+S3_WRITE_ACTIONS = ("s3:DeleteObject*", "s3:Abort*")
+S3_WILDCARD_REASON = (
+    "S3 action families granted by CDK's bucket grants, limited to the one bucket named in the "
+    "function's description; Object Lock (compliance mode) still refuses deleting a locked version."
+)
 KMS_WILDCARD_REASON = (
     "KMS action families granted by CDK's encrypt/decrypt grant, limited to the one customer-managed key "
     "(resource is that key's ARN); envelope encryption needs GenerateDataKey* and ReEncrypt*."
@@ -142,6 +148,16 @@ def _function_findings(stack: JukiStack, spec: FunctionSpec) -> list[tuple[str, 
                     f"Queries on the GSIs of the {table_id} table only (index/* under that one table's ARN).",
                 )
             )
+    for bucket_id, access in spec.buckets.items():
+        bucket = stack.data.buckets[bucket_id]
+        findings.append(
+            (
+                f"AwsSolutions-IAM5[{_resource(bucket, bucket.bucket_arn, '/*')}]",
+                f"Objects of the {bucket_id} bucket only (its ARN plus '/*'); object keys are made at run time.",
+            )
+        )
+        actions = S3_READ_ACTIONS + (S3_WRITE_ACTIONS if access is Access.READ_WRITE else ())
+        findings.extend((f"AwsSolutions-IAM5[Action::{action}]", S3_WILDCARD_REASON) for action in actions)
     writes = any(access is Access.READ_WRITE for access in (*spec.tables.values(), *spec.buckets.values()))
     if writes or spec.keys:
         findings.extend(
@@ -199,6 +215,9 @@ def _workflows(stack: JukiStack) -> None:
             "CloudWatch Logs log-delivery actions and X-Ray trace upload, which Step Functions logging and "
             "tracing require, support no resource-level permissions.",
         )
+        events_role = machine.node.try_find_child("EventsRole")  # made by the schedule's target
+        if events_role is not None:
+            acknowledge(_default_policy(events_role), *INLINE_POLICY)  # type: ignore[arg-type]
         for function_id in stack.system.state_machine(machine_id).functions.values():
             function = stack.functions.functions[function_id]
             acknowledge(

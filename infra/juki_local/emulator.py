@@ -18,7 +18,7 @@ from typing import Any
 
 import boto3
 import requests
-from juki_infra.description import ACCESS_LOG_BUCKET, ENV_MUNICIPALITY_CODE, SystemDescription
+from juki_infra.description import ACCESS_LOG_BUCKET, ENV_MUNICIPALITY_CODE, BucketSpec, SystemDescription
 from moto.server import ThreadedMotoServer
 
 from juki_local import lambda_runtime, moto_dynamodb
@@ -125,6 +125,17 @@ def provision(
         key_attributes = {table.partition_key, table.sort_key}
         for index in table.indexes:
             key_attributes |= {index.partition_key, index.sort_key}
+        indexes = [
+            {
+                "IndexName": index.name,
+                "KeySchema": [
+                    {"AttributeName": index.partition_key, "KeyType": "HASH"},
+                    {"AttributeName": index.sort_key, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for index in table.indexes
+        ]
         dynamodb.create_table(
             TableName=name,
             BillingMode="PAY_PER_REQUEST",
@@ -133,17 +144,7 @@ def provision(
                 {"AttributeName": table.partition_key, "KeyType": "HASH"},
                 {"AttributeName": table.sort_key, "KeyType": "RANGE"},
             ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": index.name,
-                    "KeySchema": [
-                        {"AttributeName": index.partition_key, "KeyType": "HASH"},
-                        {"AttributeName": index.sort_key, "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-                for index in table.indexes
-            ],
+            **({"GlobalSecondaryIndexes": indexes} if indexes else {}),
             SSESpecification={"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": done.key_arns[table.key]},
             DeletionProtectionEnabled=True,
         )
@@ -155,7 +156,21 @@ def provision(
     s3 = emulator.client("s3")
     for bucket in description.buckets:
         name = description.bucket_name(bucket.id, ACCOUNT)
-        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": emulator.region})
+        s3.create_bucket(
+            Bucket=name,
+            CreateBucketConfiguration={"LocationConstraint": emulator.region},
+            ObjectLockEnabledForBucket=bucket.object_lock_days is not None,
+        )
+        if bucket.object_lock_days is not None:
+            s3.put_object_lock_configuration(
+                Bucket=name,
+                ObjectLockConfiguration={
+                    "ObjectLockEnabled": "Enabled",
+                    "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": bucket.object_lock_days}},
+                },
+            )
+        if bucket.cold_after_days is not None or bucket.expire_days is not None:
+            s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration=_lifecycle(bucket))
         encryption: dict[str, str] = (
             {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": done.key_arns[bucket.key]}
             if bucket.key
@@ -239,6 +254,15 @@ def provision(
 
     emulator.set_function_env(_function_env(description, done, token_settings))
     return done
+
+
+def _lifecycle(bucket: BucketSpec) -> Any:
+    rule: dict[str, Any] = {"ID": "retention", "Status": "Enabled", "Filter": {"Prefix": ""}}
+    if bucket.cold_after_days is not None:
+        rule["Transitions"] = [{"Days": bucket.cold_after_days, "StorageClass": "GLACIER_IR"}]
+    if bucket.expire_days is not None:
+        rule["Expiration"] = {"Days": bucket.expire_days}
+    return {"Rules": [rule]}
 
 
 def _access_log_policy(bucket: str) -> str:

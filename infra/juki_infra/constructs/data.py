@@ -17,7 +17,7 @@ from juki_infra.description import ACCESS_LOG_BUCKET, OPS_KEY
 
 if TYPE_CHECKING:
     from juki_infra.config import JukiConfig
-    from juki_infra.description import SystemDescription
+    from juki_infra.description import BucketSpec, SystemDescription
 
 LOGS_ARN_PATTERN = f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:*"
 
@@ -89,7 +89,7 @@ class DataStore(Construct):
         )
         self.buckets: dict[str, s3.Bucket] = {
             bucket_spec.id: self.secure_bucket(
-                f"Bucket-{bucket_spec.id}", bucket_spec.id, self.keys[bucket_spec.key]
+                f"Bucket-{bucket_spec.id}", bucket_spec.id, self.keys[bucket_spec.key], spec=bucket_spec
             )
             for bucket_spec in description.data_buckets
             if bucket_spec.key is not None
@@ -128,9 +128,32 @@ class DataStore(Construct):
         return self.description.bucket_name(bucket_id, self.config.account)
 
     def secure_bucket(
-        self, construct_id: str, bucket_id: str, key: kms.IKey, scope: Construct | None = None
+        self,
+        construct_id: str,
+        bucket_id: str,
+        key: kms.IKey,
+        scope: Construct | None = None,
+        spec: BucketSpec | None = None,
     ) -> s3.Bucket:
-        """SSE-KMS with a CMK, no public access, versioned, TLS only, access-logged."""
+        """SSE-KMS with a CMK, no public access, versioned, TLS only, access-logged; with Object
+        Lock (compliance mode) and a lifecycle when the description asks for them."""
+        lifecycle: list[s3.LifecycleRule] = []
+        if spec is not None and (spec.cold_after_days is not None or spec.expire_days is not None):
+            lifecycle.append(
+                s3.LifecycleRule(
+                    id="retention",
+                    transitions=[
+                        s3.Transition(
+                            storage_class=s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
+                            transition_after=Duration.days(spec.cold_after_days),
+                        )
+                    ]
+                    if spec.cold_after_days is not None
+                    else None,
+                    expiration=Duration.days(spec.expire_days) if spec.expire_days is not None else None,
+                )
+            )
+        lock_days = spec.object_lock_days if spec is not None else None
         return s3.Bucket(
             scope or self,
             construct_id,
@@ -145,6 +168,11 @@ class DataStore(Construct):
             server_access_logs_bucket=self.access_log_bucket,
             server_access_logs_prefix=f"{bucket_id}/",
             removal_policy=RemovalPolicy.RETAIN,
+            object_lock_enabled=lock_days is not None or None,
+            object_lock_default_retention=s3.ObjectLockRetention.compliance(Duration.days(lock_days))
+            if lock_days is not None
+            else None,
+            lifecycle_rules=lifecycle or None,
         )
 
     def log_group(self, scope: Construct, construct_id: str, name: str | None = None) -> logs.LogGroup:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
@@ -56,5 +58,14 @@ class Workflows(Construct):
             )
             for function_id in spec.functions.values():
                 functions[function_id].grant_invoke(machine)
+            if spec.schedule is not None:
+                events.Rule(
+                    self,
+                    f"Schedule-{spec.id}",
+                    rule_name=f"{name}-schedule",
+                    description=f"Starts {name} on its schedule",
+                    schedule=events.Schedule.expression(spec.schedule),
+                    targets=[targets.SfnStateMachine(machine)],
+                )
             self.state_machines[spec.id] = machine
             self.log_groups[spec.id] = log_group

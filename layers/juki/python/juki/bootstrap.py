@@ -7,8 +7,10 @@ Nothing here reads the environment or opens a connection at import time; handler
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cache
+from threading import Lock
 
 import boto3
 
@@ -39,6 +41,16 @@ class Services:
     resident_codes: ResidentCodeService
     my_numbers: KmsMyNumberVault
     tokens: StaffTokenVerifier
+    _parts: dict[Callable[[Services], object], object] = field(default_factory=dict, repr=False)
+    _parts_lock: Lock = field(default_factory=Lock, repr=False)
+
+    def part[T](self, build: Callable[[Services], T]) -> T:
+        """A further service, built by ``build`` from these on first use and kept with them (so a
+        new emulator, which builds new ``Services``, builds it again)."""
+        with self._parts_lock:
+            if build not in self._parts:
+                self._parts[build] = build(self)
+            return self._parts[build]  # type: ignore[return-value]
 
 
 def build(settings: Settings) -> Services:

@@ -18,10 +18,34 @@ ENV_TOKEN_MAX_LIFETIME = "JUKI_STAFF_TOKEN_MAX_LIFETIME_SECONDS"
 ENV_APPROVAL_WAIT = "JUKI_APPROVAL_WAIT_SECONDS"
 ENV_RESIDENT_CODE_LOW = "JUKI_RESIDENT_CODE_LOW_THRESHOLD"
 ENV_PII_KEY_ARN = "JUKI_PII_KEY_ARN"
+ENV_STAFF_TABLE = "JUKI_STAFF_TABLE"
+ENV_DOCUMENTS_BUCKET = "JUKI_DOCUMENTS_BUCKET"
+ENV_EXCHANGE_BUCKET = "JUKI_EXCHANGE_BUCKET"
+ENV_AUDIT_ARCHIVE_BUCKET = "JUKI_AUDIT_ARCHIVE_BUCKET"
+ENV_RECORDS_ARCHIVE_BUCKET = "JUKI_RECORDS_ARCHIVE_BUCKET"
+ENV_OPLOG_RETENTION_DAYS = "JUKI_OPLOG_RETENTION_DAYS"
+ENV_OPLOG_SEAL_STATE_MACHINE_ARN = "JUKI_OPLOG_SEAL_STATE_MACHINE_ARN"
+ENV_OPLOG_VERIFY_STATE_MACHINE_ARN = "JUKI_OPLOG_VERIFY_STATE_MACHINE_ARN"
+ENV_OPLOG_PURGE_STATE_MACHINE_ARN = "JUKI_OPLOG_PURGE_STATE_MACHINE_ARN"
+ENV_UNUSUAL_ACCESS_STATE_MACHINE_ARN = "JUKI_UNUSUAL_ACCESS_STATE_MACHINE_ARN"
+ENV_RETENTION_STATE_MACHINE_ARN = "JUKI_RETENTION_STATE_MACHINE_ARN"
+
+# The scheduled jobs an operator may start by hand: job id → the variable holding its ARN.
+JOB_STATE_MACHINE_ENV = {
+    "oplog-seal": ENV_OPLOG_SEAL_STATE_MACHINE_ARN,
+    "oplog-verify": ENV_OPLOG_VERIFY_STATE_MACHINE_ARN,
+    "oplog-purge": ENV_OPLOG_PURGE_STATE_MACHINE_ARN,
+    "unusual-access": ENV_UNUSUAL_ACCESS_STATE_MACHINE_ARN,
+    "retention": ENV_RETENTION_STATE_MACHINE_ARN,
+}
 
 DEFAULT_TOKEN_MAX_LIFETIME_SECONDS = 900
 DEFAULT_APPROVAL_WAIT_SECONDS = 20.0
 DEFAULT_RESIDENT_CODE_LOW_THRESHOLD = 1000  # about six weeks of codes for a city of 690,000 (ADR 0007)
+# The PIA leaves the log's period to the city ("定められた期間"): seven years unless configured.
+DEFAULT_OPLOG_RETENTION_DAYS = 7 * 365 + 2
+# 住民基本台帳法施行令第34条: a removed record (除票) is kept 150 years.
+REMOVED_RECORD_RETENTION_DAYS = 150 * 365 + 37
 
 
 @dataclass(frozen=True)
@@ -39,6 +63,13 @@ class Settings:
     approval_wait_seconds: float
     resident_code_low_threshold: int
     pii_key_arn: str  # the customer-managed key that seals 個人番号 (Encryption SDK)
+    staff_table: str
+    documents_bucket: str
+    exchange_bucket: str
+    audit_archive_bucket: str
+    records_archive_bucket: str
+    oplog_retention_days: int
+    jobs: dict[str, str]  # scheduled job id → state machine ARN (those configured)
     endpoint_url: str | None  # only for the local emulator; None in AWS
 
     @classmethod
@@ -59,6 +90,13 @@ class Settings:
             ),
             approval_wait_seconds=float(env.get(ENV_APPROVAL_WAIT, DEFAULT_APPROVAL_WAIT_SECONDS)),
             pii_key_arn=env.get(ENV_PII_KEY_ARN, ""),
+            staff_table=env.get(ENV_STAFF_TABLE, ""),
+            documents_bucket=env.get(ENV_DOCUMENTS_BUCKET, ""),
+            exchange_bucket=env.get(ENV_EXCHANGE_BUCKET, ""),
+            audit_archive_bucket=env.get(ENV_AUDIT_ARCHIVE_BUCKET, ""),
+            records_archive_bucket=env.get(ENV_RECORDS_ARCHIVE_BUCKET, ""),
+            oplog_retention_days=int(env.get(ENV_OPLOG_RETENTION_DAYS, DEFAULT_OPLOG_RETENTION_DAYS)),
+            jobs={job: env[name] for job, name in JOB_STATE_MACHINE_ENV.items() if env.get(name)},
             resident_code_low_threshold=int(
                 env.get(ENV_RESIDENT_CODE_LOW, DEFAULT_RESIDENT_CODE_LOW_THRESHOLD)
             ),

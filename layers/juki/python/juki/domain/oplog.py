@@ -10,6 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from juki.domain.staff import Actor, SystemActor
 
 Outcome = Literal["success", "refused", "failed"]
+# create/read/update: records and settings; approve/commit/fail: movements; login: a refused
+# sign-in (bad or unknown token); export: data leaving the system (a report, a disclosure);
+# run: a scheduled job started by hand; purge: data removed at the end of its retention period.
+Action = Literal["create", "read", "update", "approve", "commit", "fail", "login", "export", "run", "purge"]
 
 
 class OperationLogEntry(BaseModel):
@@ -22,7 +26,7 @@ class OperationLogEntry(BaseModel):
     terminal: str | None = Field(description="端末")
     caller: str | None = Field(description="呼出元システム")
     function: str = Field(description="機能")
-    action: Literal["create", "read", "approve", "commit", "fail"] = Field(description="操作")
+    action: Action = Field(description="操作")
     persons: list[str] = Field(default_factory=list, description="対象の宛名番号")
     households: list[str] = Field(default_factory=list, description="対象の世帯番号")
     movement_id: str | None = Field(default=None, description="対象の異動")
@@ -31,6 +35,8 @@ class OperationLogEntry(BaseModel):
     request_id: str = Field(description="リクエストID")
     outcome: Outcome = Field(default="success", description="結果")
     approved_by: str | None = Field(default=None, description="システム処理の場合、決裁した職員")
+    subject: str | None = Field(default=None, description="対象 (職員ID・設定・報告など、住民以外)")
+    code: str | None = Field(default=None, description="拒否・失敗の理由コード")
 
 
 def entry_for(
@@ -39,13 +45,15 @@ def entry_for(
     entry_id: str,
     at: datetime,
     function: str,
-    action: Literal["create", "read", "approve", "commit", "fail"],
+    action: Action,
     persons: list[str] | None = None,
     households: list[str] | None = None,
     movement_id: str | None = None,
     approved_by: str | None = None,
     outcome: Outcome = "success",
     my_number_purpose: str | None = None,
+    subject: str | None = None,
+    code: str | None = None,
 ) -> OperationLogEntry:
     if isinstance(actor, Actor):
         who: dict[str, str | None] = {
@@ -69,5 +77,7 @@ def entry_for(
         approved_by=approved_by,
         my_number_shown=my_number_purpose is not None and outcome == "success",
         purpose=my_number_purpose,
+        subject=subject,
+        code=code,
         **who,
     )
