@@ -16,9 +16,14 @@ from juki import bootstrap
 from juki.bootstrap import Services
 from juki_local.sigv4 import CallerCredential, sign_headers
 from juki_local.system import COUNTER_SYSTEM, LocalOptions, LocalSystem
-from juki_local.tokens import DEMO_STAFF, DemoStaff
+from juki_local.tokens import DEMO_BY_ROLE, DemoStaff
 
-CLERK, APPROVER, VIEWER = DEMO_STAFF
+CLERK, APPROVER, VIEWER = DEMO_BY_ROLE["clerk"], DEMO_BY_ROLE["approver"], DEMO_BY_ROLE["viewer"]
+RESTRICTION_OFFICER = DEMO_BY_ROLE["restriction_officer"]
+AUDITOR = DEMO_BY_ROLE["auditor"]
+PRIVACY_OFFICER = DEMO_BY_ROLE["privacy_officer"]
+STAFF_ADMIN = DEMO_BY_ROLE["staff_admin"]
+CONTRACTOR = DEMO_BY_ROLE["contractor"]
 E2E_RESIDENTS = 120
 
 

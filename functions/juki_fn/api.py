@@ -10,7 +10,8 @@ is refused (deny by default).
 
 import json
 import traceback
-from datetime import date
+import uuid
+from datetime import UTC, date, datetime
 from functools import partial
 from typing import Annotated, Any
 
@@ -22,10 +23,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.shared.json_encoder import Encoder
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from juki.adapters.staff_token import unverified_subject
+from juki.adapters.system import JST
 from juki.bootstrap import services
 from juki.domain.commands import MovementCommand
 from juki.domain.errors import DomainError, Forbidden, NotFound
 from juki.domain.model import Movement, MovementStatus
+from juki.domain.oplog import OperationLogEntry
 from juki.domain.staff import Actor, Permission
 from juki.observability import logger, tracer
 from juki.services.inquiry import (
@@ -41,10 +45,14 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from juki_fn.acting import acting_as, current_actor, done
 from juki_fn.errors import error_body, validation_error_body
+from juki_fn.operations_api import ROUTES as OPERATIONS_ROUTES
+from juki_fn.operations_api import router as operations_router
 from juki_fn.restrictions_api import ROUTES as RESTRICTION_ROUTES
 from juki_fn.restrictions_api import router as restriction_router
 from juki_fn.search_api import ROUTES as SEARCH_ROUTES
 from juki_fn.search_api import router as search_router
+from juki_fn.staff_api import ROUTES as STAFF_ROUTES
+from juki_fn.staff_api import router as staff_router
 
 STAFF_TOKEN_HEADER = "X-Juki-Staff-Token"
 JSON = "application/json"
@@ -64,6 +72,8 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], Permission] = {
     ("GET", "/lists/headless-households"): Permission.RESIDENT_READ,
     **RESTRICTION_ROUTES,
     **SEARCH_ROUTES,
+    **STAFF_ROUTES,
+    **OPERATIONS_ROUTES,
 }
 
 # Japanese stays readable in responses (UTF-8), rather than \u escapes.
@@ -112,6 +122,8 @@ def authorise(router: APIGatewayRestResolver, next_middleware: NextMiddleware) -
 app.use(middlewares=[authorise])
 app.include_router(restriction_router)
 app.include_router(search_router)
+app.include_router(staff_router)
+app.include_router(operations_router)
 
 
 @app.post(
@@ -280,10 +292,41 @@ def openapi_schema() -> dict[str, Any]:
 
 
 def _authenticate(event: APIGatewayProxyEvent) -> Actor:
-    return services().tokens.actor(
-        event.headers.get(STAFF_TOKEN_HEADER),
+    """A valid token of a registered, active staff member signing in from one of their offices.
+    The roles come from the staff register, read on every request, so a disabled or transferred
+    account is refused at once."""
+    claims = services().tokens.claims(event.headers.get(STAFF_TOKEN_HEADER))
+    roles = services().staff.admit(claims.staff_id, claims.office)
+    return Actor(
+        staff_id=claims.staff_id,
+        roles=roles,
+        office=claims.office,
+        terminal=claims.terminal,
         caller=event.request_context.identity.user_arn or "unknown",
         request_id=event.request_context.request_id,
+    )
+
+
+def _log_refused_sign_in(event: APIGatewayProxyEvent, error: DomainError) -> None:
+    """Every refused sign-in is in the operation log, with the subject the token claimed (plain,
+    never trusted) and why it was refused."""
+    token = event.headers.get(STAFF_TOKEN_HEADER)
+    claimed = unverified_subject(token)
+    services().store.append(
+        OperationLogEntry(
+            entry_id=uuid.uuid4().hex,
+            at=datetime.now(UTC).astimezone(JST),
+            staff_id=f"unverified:{claimed}" if claimed else "unknown",
+            office=None,
+            terminal=None,
+            caller=event.request_context.identity.user_arn or "unknown",
+            function="auth.sign_in",
+            action="login",
+            request_id=event.request_context.request_id,
+            outcome="refused",
+            code=error.code,
+            subject=f"{event.http_method} {event.resource or event.path}"[:120],
+        )
     )
 
 
@@ -296,6 +339,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         actor = _authenticate(APIGatewayProxyEvent(event))
     except DomainError as error:
         logger.info("refused", extra={"code": error.code, "status": error.status})
+        _log_refused_sign_in(APIGatewayProxyEvent(event), error)
         body = json.dumps(error_body(error.code, error.message, error.field), ensure_ascii=False)
         return {
             "statusCode": error.status,

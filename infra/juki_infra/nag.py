@@ -153,7 +153,7 @@ def _function_findings(stack: JukiStack, spec: FunctionSpec) -> list[tuple[str, 
         findings.append(
             (
                 f"AwsSolutions-IAM5[{_resource(bucket, bucket.bucket_arn, '/*')}]",
-                f"Objects of the {bucket_id} bucket only (its ARN plus '/*'); object keys are made at run time.",
+                f"Objects of the {bucket_id} bucket only (its ARN plus '/*'); keys are made at run time.",
             )
         )
         actions = S3_READ_ACTIONS + (S3_WRITE_ACTIONS if access is Access.READ_WRITE else ())

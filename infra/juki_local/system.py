@@ -7,10 +7,13 @@ all three exercise the same assembly.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from types import TracebackType
 
 from juki import bootstrap
 from juki.adapters.settings import ENV_APPROVAL_WAIT, ENV_TOKEN_MAX_LIFETIME
+from juki.domain.staff import Role
+from juki.domain.staff_registry import NewStaffUser
 from juki_infra.description import (
     ENV_TOKEN_AUDIENCE,
     ENV_TOKEN_ISSUER,
@@ -75,6 +78,7 @@ class LocalSystem:
             households = demo_data.generate(residents=self.options.residents, seed=self.options.seed)
             self.loaded = demo_loader.load(services.store, households)
         cs_simulator.supply_pool(services.resident_codes, self.options.resident_code_pool, self.options.seed)
+        self.register_staff(*DEMO_STAFF)
         api = self.description.function("api")
         self.gateway = LocalApiGateway(
             resolve_handler(api.handler),
@@ -104,8 +108,12 @@ class LocalSystem:
     def token(self, staff: DemoStaff, lifetime_seconds: int = DEMO_TOKEN_LIFETIME_SECONDS) -> str:
         return self.idp.token(staff, lifetime_seconds)
 
+    def register_staff(self, *staff: DemoStaff) -> None:
+        """Registers staff accounts (those already registered are left as they are)."""
+        bootstrap.services().staff.register_bootstrap(staff_accounts(staff), by="local-demo")
+
     def demo_tokens(self) -> dict[str, str]:
-        return {staff.roles[0]: self.token(staff) for staff in DEMO_STAFF}
+        return {staff.role: self.token(staff) for staff in DEMO_STAFF}
 
     def __enter__(self) -> LocalSystem:
         return self.start()
@@ -114,6 +122,22 @@ class LocalSystem:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def staff_accounts(staff: tuple[DemoStaff, ...]) -> list[NewStaffUser]:
+    """Demo staff as accounts of the staff register (a contractor's valid for one year)."""
+    return [
+        NewStaffUser(
+            staff_id=member.staff_id,
+            name=member.name,
+            employee_number=f"E{member.staff_id}",
+            roles=[Role(role) for role in member.roles],
+            offices=[member.office],
+            contractor=member.contractor,
+            valid_until=date.today() + timedelta(days=365) if member.contractor else None,
+        )
+        for member in staff
+    ]
 
 
 def _openapi() -> dict[str, object]:

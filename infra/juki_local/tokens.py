@@ -26,13 +26,26 @@ class DemoStaff:
     roles: tuple[str, ...]
     office: str
     terminal: str
+    contractor: str | None = None  # the company, for a contractor's account
+
+    @property
+    def role(self) -> str:
+        return self.roles[0]
 
 
+# One demo account per role. The local system registers them in the staff register at start;
+# tokens only say who signs in and from where.
 DEMO_STAFF = (
     DemoStaff("S1001", "窓口 一郎", ("clerk",), "葵区役所", "AOI-COUNTER-01"),
     DemoStaff("S2001", "審査 花子", ("approver",), "葵区役所", "AOI-REVIEW-01"),
     DemoStaff("S3001", "照会 次郎", ("viewer",), "駿河区役所", "SURUGA-INQ-01"),
+    DemoStaff("S4001", "支援 四郎", ("restriction_officer",), "葵区役所", "AOI-SUPPORT-01"),
+    DemoStaff("S5001", "監査 五月", ("auditor",), "静岡市役所", "CITY-AUDIT-01"),
+    DemoStaff("S6001", "開示 三郎", ("privacy_officer",), "静岡市役所", "CITY-PRIVACY-01"),
+    DemoStaff("S7001", "管理 七海", ("staff_admin",), "静岡市役所", "CITY-ADMIN-01"),
+    DemoStaff("C8001", "運用 八郎", ("contractor",), "静岡市役所", "OPS-01", contractor="デモ運用株式会社"),
 )
+DEMO_BY_ROLE = {staff.role: staff for staff in DEMO_STAFF}
 
 
 class LocalIdentityProvider:

@@ -53,6 +53,9 @@ def test_a_foreign_resident_is_found_by_card_before_and_after_renewal(api: ApiCl
     final(api, renewal)
     assert found(api, second_card) == [person]
     assert found(api, first_card) == [person]  # the old card still finds the person
-    current = api.request("GET", f"/persons/{person}", VIEWER).json()["person"]
+    current = api.request("GET", f"/persons/{person}", CLERK).json()["person"]
     assert current["foreign_resident"]["card_number"] == second_card
+    seen_by_viewer = api.request("GET", f"/persons/{person}", VIEWER).json()
+    assert seen_by_viewer["masked_items"] == ["resident_code", "koseki", "residence_status"]
+    assert seen_by_viewer["person"]["foreign_resident"]["card_number"] is None
     assert current["koseki"] is None

@@ -16,10 +16,12 @@ import boto3
 
 from juki.adapters.dynamodb import DynamoLedgerStore
 from juki.adapters.my_number_vault import KmsMyNumberVault
+from juki.adapters.oplog_reader import DynamoOperationLogReader
 from juki.adapters.resident_code_pool import DynamoResidentCodePool
 from juki.adapters.restrictions import DynamoRestrictionStore
 from juki.adapters.search import DynamoSearchIndex
 from juki.adapters.settings import Settings
+from juki.adapters.staff import DynamoStaffDirectory
 from juki.adapters.staff_token import StaffTokenVerifier
 from juki.adapters.stepfunctions import StepFunctionsWorkflow
 from juki.adapters.system import SystemClock, UuidSource
@@ -28,6 +30,7 @@ from juki.services.movements import MovementService
 from juki.services.resident_codes import ResidentCodeService
 from juki.services.restrictions import RestrictionService
 from juki.services.search import SearchService
+from juki.services.staff import StaffService
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,8 @@ class Services:
     resident_codes: ResidentCodeService
     my_numbers: KmsMyNumberVault
     tokens: StaffTokenVerifier
+    staff: StaffService
+    oplog_reader: DynamoOperationLogReader
     _parts: dict[Callable[[Services], object], object] = field(default_factory=dict, repr=False)
     _parts_lock: Lock = field(default_factory=Lock, repr=False)
 
@@ -78,6 +83,12 @@ def build(settings: Settings) -> Services:
         settings.ledger_table, settings.oplog_table, region=settings.region, host=settings.endpoint_url
     )
     restrictions = RestrictionService(restriction_store, store, store, clock, ids)
+    oplog_reader = DynamoOperationLogReader(
+        settings.oplog_table, region=settings.region, host=settings.endpoint_url
+    )
+    staff_directory = DynamoStaffDirectory(
+        settings.staff_table, settings.oplog_table, region=settings.region, host=settings.endpoint_url
+    )
     return Services(
         settings=settings,
         store=store,
@@ -106,6 +117,8 @@ def build(settings: Settings) -> Services:
             settings.token_audience,
             settings.token_max_lifetime_seconds,
         ),
+        staff=StaffService(staff_directory, oplog_reader, store, clock, ids),
+        oplog_reader=oplog_reader,
     )
 
 

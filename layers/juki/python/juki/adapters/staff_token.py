@@ -1,22 +1,47 @@
 """The acting staff member's identity: a short-lived ES256 token from the municipality's IdP.
 
 Public keys come from configuration (a JWKS document); verifying makes no network call.
-The token must name the staff member (``sub``), their roles, office and terminal.
+The token must name the staff member (``sub``), the office and the terminal. What the member may do
+is not taken from the token: the staff register decides (``juki.services.staff``).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import jwt
 from jwt.algorithms import ECAlgorithm
 
 from juki.domain.errors import Unauthenticated
-from juki.domain.staff import Actor, Role
 
 ALGORITHM = "ES256"
 LEEWAY_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class StaffClaims:
+    """Who signs in, and from where, as the identity provider vouches."""
+
+    staff_id: str
+    office: str
+    terminal: str
+
+
+def unverified_subject(token: str | None) -> str | None:
+    """The ``sub`` a refused token claims, for the log of refused sign-ins only: never trusted,
+    and kept to a short, plain form (it is whatever the caller sent)."""
+    if not token:
+        return None
+    try:
+        subject = jwt.decode(token, options={"verify_signature": False}).get("sub")
+    except jwt.PyJWTError:
+        return None
+    if not isinstance(subject, str):
+        return None
+    plain = "".join(c for c in subject[:32] if c.isascii() and (c.isalnum() or c in "-_.@"))
+    return plain or None
 
 
 class StaffTokenVerifier:
@@ -27,28 +52,19 @@ class StaffTokenVerifier:
         self._audience = audience
         self._max_lifetime = max_lifetime_seconds
 
-    def actor(self, token: str | None, *, caller: str, request_id: str) -> Actor:
+    def claims(self, token: str | None) -> StaffClaims:
         if not token:
             raise Unauthenticated("TOKEN_MISSING", "職員の認証トークンがありません", "X-Juki-Staff-Token")
         claims = self._claims(token)
-        subject, roles = claims.get("sub"), claims.get("roles", [])
+        subject = claims.get("sub")
         if not isinstance(subject, str) or not subject.strip():
             raise Unauthenticated("TOKEN_INVALID", "トークンに職員IDがありません", "sub")
-        if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
-            raise Unauthenticated("TOKEN_INVALID", "トークンの役割の形式が正しくありません", "roles")
         for claim in ("office", "terminal"):
             if not isinstance(claims.get(claim), str) or not claims[claim]:
                 raise Unauthenticated(
                     f"TOKEN_{claim.upper()}_MISSING", "トークンに庁舎または端末の情報がありません", claim
                 )
-        return Actor(
-            staff_id=subject,
-            roles=frozenset(Role(role) for role in roles if role in Role.__members__.values()),
-            office=claims["office"],
-            terminal=claims["terminal"],
-            caller=caller,
-            request_id=request_id,
-        )
+        return StaffClaims(staff_id=subject, office=claims["office"], terminal=claims["terminal"])
 
     def _claims(self, token: str) -> dict[str, Any]:
         try:

@@ -120,8 +120,12 @@ class Actor:
     caller: str
     request_id: str
 
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        return permissions_of(self.roles)
+
     def may(self, permission: Permission) -> bool:
-        return permission in permissions_of(self.roles)
+        return permission in self.permissions
 
 
 @dataclass(frozen=True)

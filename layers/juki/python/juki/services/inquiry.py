@@ -14,6 +14,7 @@ from juki.domain.oplog import Outcome, entry_for
 from juki.domain.records import HouseholdRecord, PersonRecord
 from juki.domain.restrictions import Process, Restricted, enforce
 from juki.domain.staff import Actor, Permission
+from juki.domain.visibility import hidden_items, visible
 from juki.services.access import require
 from juki.services.ports import Clock, IdSource, LedgerStore, OperationLog, RestrictionCheck
 
@@ -26,12 +27,20 @@ class HouseholdView(BaseModel):
     household: HouseholdRecord = Field(description="世帯")
     members: list[PersonRecord] = Field(description="世帯員 (世帯員の順、その日の内容)")
     alerts: list[Issue] = Field(default_factory=list, description="抑止・支援措置のアラート")
+    masked_items: list[str] = Field(
+        default_factory=list,
+        description="表示の権限がなく伏せた項目 (resident_code, koseki, residence_status)",
+    )
 
 
 class PersonView(BaseModel):
     as_of: date = Field(description="この日の内容")
     person: PersonRecord = Field(description="住民票 (その日の版)")
     alerts: list[Issue] = Field(default_factory=list, description="抑止・支援措置のアラート")
+    masked_items: list[str] = Field(
+        default_factory=list,
+        description="表示の権限がなく伏せた項目 (resident_code, koseki, residence_status)",
+    )
 
 
 class RevealedMyNumber(BaseModel):
@@ -44,10 +53,18 @@ class PersonHistory(BaseModel):
     person_id: str = Field(description="宛名番号")
     versions: list[PersonRecord] = Field(description="すべての版 (履歴番号の順)")
     alerts: list[Issue] = Field(default_factory=list, description="抑止・支援措置のアラート")
+    masked_items: list[str] = Field(
+        default_factory=list,
+        description="表示の権限がなく伏せた項目 (resident_code, koseki, residence_status)",
+    )
 
 
 class PersonList(BaseModel):
     persons: list[PersonRecord] = Field(description="該当する人 (今の内容)")
+    masked_items: list[str] = Field(
+        default_factory=list,
+        description="表示の権限がなく伏せた項目 (resident_code, koseki, residence_status)",
+    )
 
 
 class HouseholdList(BaseModel):
@@ -81,7 +98,13 @@ class InquiryService:
         alerts = self._allowed(actor, household.member_ids, [household_id])
         members = [self._person_on(pid, day) for pid in household.member_ids]
         self._logged(actor, persons=household.member_ids, households=[household_id])
-        return HouseholdView(as_of=day, household=household, members=members, alerts=alerts)
+        return HouseholdView(
+            as_of=day,
+            household=household,
+            members=[visible(m, actor.permissions) for m in members],
+            alerts=alerts,
+            masked_items=hidden_items(actor.permissions),
+        )
 
     def person(self, person_id: str, actor: Actor, as_of: date | None = None) -> PersonView:
         require(actor, Permission.RESIDENT_READ)
@@ -91,7 +114,12 @@ class InquiryService:
             raise NotFound("PERSON_NOT_FOUND", "その日の住民の記録が見つかりません", "person_id")
         alerts = self._allowed(actor, [person_id], [person.household_id])
         self._logged(actor, persons=[person_id], households=[person.household_id])
-        return PersonView(as_of=day, person=person, alerts=alerts)
+        return PersonView(
+            as_of=day,
+            person=visible(person, actor.permissions),
+            alerts=alerts,
+            masked_items=hidden_items(actor.permissions),
+        )
 
     def person_history(self, person_id: str, actor: Actor) -> PersonHistory:
         require(actor, Permission.RESIDENT_READ)
@@ -101,7 +129,12 @@ class InquiryService:
         households = sorted({v.household_id for v in versions})
         alerts = self._allowed(actor, [person_id], households)
         self._logged(actor, persons=[person_id], households=households)
-        return PersonHistory(person_id=person_id, versions=versions, alerts=alerts)
+        return PersonHistory(
+            person_id=person_id,
+            versions=[visible(v, actor.permissions) for v in versions],
+            alerts=alerts,
+            masked_items=hidden_items(actor.permissions),
+        )
 
     def reveal_my_number(self, person_id: str, purpose: str, actor: Actor) -> RevealedMyNumber:
         """個人番号の表示: only with the permission and a stated purpose, and logged as shown."""
@@ -136,7 +169,10 @@ class InquiryService:
             if not self._protected([p.person_id], [p.household_id])
         ]
         self._logged(actor, persons=[p.person_id for p in persons], households=[])
-        return PersonList(persons=persons)
+        return PersonList(
+            persons=[visible(p, actor.permissions) for p in persons],
+            masked_items=hidden_items(actor.permissions),
+        )
 
     def headless_households(self, actor: Actor) -> HouseholdList:
         """Households without a head (the head left or died), for the clerk to follow up."""

@@ -33,6 +33,7 @@ from juki.domain.search import (
 )
 from juki.domain.staff import Actor, Permission
 from juki.domain.values import ResidentStatus
+from juki.domain.visibility import hidden_items, visible
 from juki.services.access import require
 from juki.services.ports import Clock, IdSource, LedgerStore, OperationLog, RestrictionCheck
 
@@ -56,6 +57,10 @@ class SearchHit(BaseModel):
 class SearchResult(BaseModel):
     persons: list[SearchHit] = Field(description="該当する住民 (一人一件、索引の順)")
     next: str | None = Field(description="次のページがある場合、次の検索で next に指定する値")
+    masked_items: list[str] = Field(
+        default_factory=list,
+        description="表示の権限がなく伏せた項目 (resident_code, koseki, residence_status)",
+    )
 
 
 class SearchService:
@@ -109,9 +114,11 @@ class SearchService:
                 households=sorted({hit.person.household_id for _, hit in page}),
             )
         )
+        permissions = actor.permissions
         return SearchResult(
-            persons=[hit for _, hit in page],
+            persons=[hit.model_copy(update={"person": visible(hit.person, permissions)}) for _, hit in page],
             next=encode_cursor(query, window[-1][0]) if more else None,
+            masked_items=hidden_items(permissions),
         )
 
     def _unrestricted(self, page: list[tuple[str, SearchHit]]) -> list[tuple[str, SearchHit]]:

@@ -1,0 +1,60 @@
+"""The scheduled jobs (state machines) as an operator sees them: start one, list recent runs."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from juki.services.operations import JobRun
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
+
+
+class StepFunctionsJobs:
+    """Implements ``juki.services.operations.JobRunner``."""
+
+    def __init__(self, client: SFNClient, jobs: dict[str, str]) -> None:
+        self._client = client
+        self._jobs = jobs
+
+    def jobs(self) -> list[str]:
+        return sorted(self._jobs)
+
+    def start(self, job: str, run_id: str, payload: dict[str, Any]) -> JobRun:
+        response = self._client.start_execution(
+            stateMachineArn=self._jobs[job], name=run_id, input=json.dumps(payload, sort_keys=True)
+        )
+        return JobRun(job=job, run_id=run_id, status="RUNNING", started_at=response["startDate"])
+
+    def runs(self, job: str, limit: int) -> list[JobRun]:
+        listed = self._client.list_executions(stateMachineArn=self._jobs[job], maxResults=limit)
+        return [
+            JobRun(
+                job=job,
+                run_id=e["name"],
+                status=e["status"],
+                started_at=e["startDate"],
+                stopped_at=e.get("stopDate"),
+            )
+            for e in listed["executions"]
+        ]
+
+    def run(self, job: str, run_id: str) -> JobRun | None:
+        arn = f"{self._jobs[job].replace(':stateMachine:', ':execution:', 1)}:{run_id}"
+        try:
+            described = self._client.describe_execution(executionArn=arn)
+        except self._client.exceptions.ExecutionDoesNotExist:
+            return None
+        output = described.get("output")
+        stopped: datetime | None = described.get("stopDate")
+        return JobRun(
+            job=job,
+            run_id=run_id,
+            status=described["status"],
+            started_at=described["startDate"],
+            stopped_at=stopped,
+            output=json.loads(output) if output else None,
+            error=described.get("error"),
+        )
