@@ -17,7 +17,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 18,20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 18,20
 
-.PHONY: help setup run test test-unit test-integration test-infra test-e2e synth bench lint format openapi clean
+.PHONY: help setup system-packages run test test-unit test-integration test-infra test-e2e synth bench lint format openapi clean
 
 help:
 	@echo "make run     start the local system (moto server, API on http://127.0.0.1:8080, demo 静岡市)"
@@ -27,15 +27,26 @@ help:
 	@echo "make lint    ruff and mypy"
 	@echo "make openapi write docs/openapi.json from the handlers"
 
+# Debian packages: the Japanese font embedded in PDFs (IPAex Gothic, shipped in the Lambda layer)
+# and poppler-utils, with which the tests read the PDFs back.
+SYSTEM_PACKAGES := fonts-ipaexfont-gothic poppler-utils
+IPAEX_FONT := /usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON312)" || { echo "Python 3.12 or newer is needed (pyenv install 3.12, or apt-get install python3.12)"; exit 1; }
 	@command -v node >/dev/null || { echo "Node.js (18+) is needed by the CDK (jsii)"; exit 1; }
+	@test -f $(IPAEX_FONT) && command -v pdffonts >/dev/null || $(MAKE) --no-print-directory system-packages
 	test -x $(PY) || $(PYTHON312) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
 setup: $(STAMP)
+
+system-packages:
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES)
 
 run: $(STAMP)
 	$(PY) -m juki_local $(ARGS)

@@ -9,6 +9,7 @@ is refused (deny by default).
 """
 
 import json
+import re
 import traceback
 import uuid
 from datetime import UTC, date, datetime
@@ -44,6 +45,8 @@ from juki.services.movements import Preview
 from pydantic import BaseModel, Field, StringConstraints
 
 from juki_fn.acting import acting_as, current_actor, done
+from juki_fn.disclosure_api import ROUTES as DISCLOSURE_ROUTES
+from juki_fn.disclosure_api import router as disclosure_router
 from juki_fn.errors import error_body, validation_error_body
 from juki_fn.operations_api import ROUTES as OPERATIONS_ROUTES
 from juki_fn.operations_api import router as operations_router
@@ -53,6 +56,8 @@ from juki_fn.search_api import ROUTES as SEARCH_ROUTES
 from juki_fn.search_api import router as search_router
 from juki_fn.staff_api import ROUTES as STAFF_ROUTES
 from juki_fn.staff_api import router as staff_router
+from juki_fn.unusual_access_api import ROUTES as UNUSUAL_ACCESS_ROUTES
+from juki_fn.unusual_access_api import router as unusual_access_router
 
 STAFF_TOKEN_HEADER = "X-Juki-Staff-Token"
 JSON = "application/json"
@@ -74,6 +79,8 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], Permission] = {
     **SEARCH_ROUTES,
     **STAFF_ROUTES,
     **OPERATIONS_ROUTES,
+    **UNUSUAL_ACCESS_ROUTES,
+    **DISCLOSURE_ROUTES,
 }
 
 # Japanese stays readable in responses (UTF-8), rather than \u escapes.
@@ -108,8 +115,38 @@ def _json(status: int, body: Any) -> Response[str]:
     return Response(status_code=status, content_type=JSON, body=json.dumps(body, ensure_ascii=False))
 
 
+def _template_pattern(template: str) -> re.Pattern[str]:
+    return re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)) + "/?$")
+
+
+# Fixed templates first, then those with fewer parameters: "/search/persons/by-my-number" wins over
+# a template with a parameter in that place.
+_ROUTE_PATTERNS = sorted(
+    ((method, template, _template_pattern(template)) for method, template in ROUTE_PERMISSIONS),
+    key=lambda route: (route[1].count("{"), -len(route[1])),
+)
+
+
+def permission_for(method: str, path: str) -> Permission | None:
+    """The permission a request needs, from the one table; None when no route matches."""
+    for route_method, template, pattern in _ROUTE_PATTERNS:
+        if route_method == method and pattern.match(path):
+            return ROUTE_PERMISSIONS[(route_method, template)]
+    return None
+
+
+def _authorise_request(actor: Actor, method: str, path: str) -> None:
+    """Deny before anything else reads the request: a caller who may not use a route learns
+    nothing about it, not even whether the request would have been valid."""
+    permission = permission_for(method, path)
+    if permission is None:
+        raise NotFound("ROUTE_NOT_FOUND", "そのような操作はありません")
+    if not actor.may(permission):
+        raise Forbidden("PERMISSION_DENIED", "この操作の権限がありません")
+
+
 def authorise(router: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    """May the acting staff member call this route at all? Deny unless the table allows."""
+    """The same check on the route Powertools matched (defence in depth: both must agree)."""
     route = router.context.get("_route")
     permission = ROUTE_PERMISSIONS.get((route.method, route.openapi_path)) if route else None
     if permission is None:  # no such route, or a route nobody may call: nothing runs
@@ -124,6 +161,8 @@ app.include_router(restriction_router)
 app.include_router(search_router)
 app.include_router(staff_router)
 app.include_router(operations_router)
+app.include_router(unusual_access_router)
+app.include_router(disclosure_router)
 
 
 @app.post(
@@ -330,23 +369,32 @@ def _log_refused_sign_in(event: APIGatewayProxyEvent, error: DomainError) -> Non
     )
 
 
+def _refusal(error: DomainError) -> dict[str, Any]:
+    return {
+        "statusCode": error.status,
+        "headers": {"Content-Type": JSON},
+        "body": json.dumps(error_body(error.code, error.message, error.field), ensure_ascii=False),
+        "isBase64Encoded": False,
+    }
+
+
 @logger.inject_lambda_context(log_event=False, clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False, capture_error=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Who is acting is settled first, before the request is read any further: a caller without
     a valid staff token learns nothing, not even whether its body would have been valid."""
+    request = APIGatewayProxyEvent(event)
     try:
-        actor = _authenticate(APIGatewayProxyEvent(event))
+        actor = _authenticate(request)
     except DomainError as error:
         logger.info("refused", extra={"code": error.code, "status": error.status})
-        _log_refused_sign_in(APIGatewayProxyEvent(event), error)
-        body = json.dumps(error_body(error.code, error.message, error.field), ensure_ascii=False)
-        return {
-            "statusCode": error.status,
-            "headers": {"Content-Type": JSON},
-            "body": body,
-            "isBase64Encoded": False,
-        }
+        _log_refused_sign_in(request, error)
+        return _refusal(error)
+    try:
+        _authorise_request(actor, request.http_method, request.path)
+    except DomainError as error:
+        logger.info("refused", extra={"code": error.code, "status": error.status, "staff_id": actor.staff_id})
+        return _refusal(error)
     logger.append_keys(staff_id=actor.staff_id, terminal=actor.terminal)
     token = acting_as(actor)
     try:

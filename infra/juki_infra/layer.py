@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import jsii
 from aws_cdk import BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
+from juki.adapters.pdf.fonts import FONT_FILE, font_path
 
 from juki_infra.description import LAYER_DIR, REPO_ROOT
 
@@ -58,6 +59,7 @@ def build_layer(output_dir: Path) -> None:
         dirs_exist_ok=True,
         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
     )
+    _add_font(target)
     command = [
         sys.executable,
         "-m",
@@ -72,6 +74,17 @@ def build_layer(output_dir: Path) -> None:
         *layer_requirements(),
     ]
     subprocess.run(command, check=True)  # noqa: S603 - fixed argv: this interpreter's pip, no shell
+
+
+def _add_font(target: Path) -> None:
+    """The Japanese font the PDFs embed travels in the layer, unmodified, under its own name and with
+    its licence (IPA Font License v1.0), so nothing is fetched at run time."""
+    fonts = target / "juki" / "adapters" / "pdf" / "fonts"
+    fonts.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(font_path(), fonts / FONT_FILE)
+    licence = Path("/usr/share/doc/fonts-ipaexfont-gothic/copyright")
+    if licence.exists():
+        shutil.copy2(licence, fonts / "LICENSE-IPAexfont.txt")
 
 
 @jsii.implements(ILocalBundling)

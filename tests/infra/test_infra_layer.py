@@ -28,6 +28,8 @@ def test_layer_builds_for_arm64_without_docker(tmp_path: Path) -> None:
     assert (python / "juki" / "__init__.py").is_file()
     assert (python / "pynamodb").is_dir()
     assert (python / "aws_lambda_powertools").is_dir()
+    font = python / "juki" / "adapters" / "pdf" / "fonts" / "ipaexg.ttf"
+    assert font.read_bytes()[:4] == b"\x00\x01\x00\x00", "the PDF font travels in the layer (TrueType)"
     shared_objects = list((python / "cryptography").rglob("*.so"))
     assert shared_objects
     for shared_object in shared_objects:
