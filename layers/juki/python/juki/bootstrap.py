@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from threading import Lock
+from threading import RLock
 
 import boto3
 
 from juki.adapters.dynamodb import DynamoLedgerStore
 from juki.adapters.my_number_vault import KmsMyNumberVault
 from juki.adapters.oplog_reader import DynamoOperationLogReader
+from juki.adapters.records_archive import RemovedRecordArchive
 from juki.adapters.resident_code_pool import DynamoResidentCodePool
 from juki.adapters.restrictions import DynamoRestrictionStore
 from juki.adapters.search import DynamoSearchIndex
@@ -47,7 +48,7 @@ class Services:
     staff: StaffService
     oplog_reader: DynamoOperationLogReader
     _parts: dict[Callable[[Services], object], object] = field(default_factory=dict, repr=False)
-    _parts_lock: Lock = field(default_factory=Lock, repr=False)
+    _parts_lock: RLock = field(default_factory=RLock, repr=False)
 
     def part[T](self, build: Callable[[Services], T]) -> T:
         """A further service, built by ``build`` from these on first use and kept with them (so a
@@ -95,7 +96,18 @@ def build(settings: Settings) -> Services:
         movements=MovementService(
             store, store, workflow, clock, ids, restrictions=restrictions, vault=vault, index=search_index
         ),
-        inquiry=InquiryService(store, store, clock, ids, restrictions=restrictions, vault=vault),
+        inquiry=InquiryService(
+            store,
+            store,
+            clock,
+            ids,
+            restrictions=restrictions,
+            vault=vault,
+            archive=RemovedRecordArchive(
+                boto3.client("s3", region_name=settings.region, endpoint_url=settings.endpoint_url),
+                settings.records_archive_bucket,
+            ),
+        ),
         restrictions=restrictions,
         search=SearchService(
             store,

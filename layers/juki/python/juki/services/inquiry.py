@@ -16,7 +16,14 @@ from juki.domain.restrictions import Process, Restricted, enforce
 from juki.domain.staff import Actor, Permission
 from juki.domain.visibility import hidden_items, visible
 from juki.services.access import require
-from juki.services.ports import Clock, IdSource, LedgerStore, OperationLog, RestrictionCheck
+from juki.services.ports import (
+    Clock,
+    IdSource,
+    LedgerStore,
+    OperationLog,
+    RecordArchiveReader,
+    RestrictionCheck,
+)
 
 FUNCTION_INQUIRY = "resident.read"
 FUNCTION_MY_NUMBER = "my_number.reveal"
@@ -81,7 +88,9 @@ class InquiryService:
         *,
         restrictions: RestrictionCheck,
         vault: MyNumberVault,
+        archive: RecordArchiveReader | None = None,
     ) -> None:
+        self._archive = archive
         self._restrictions = restrictions
         self._vault = vault
         self._store = store
@@ -109,7 +118,7 @@ class InquiryService:
     def person(self, person_id: str, actor: Actor, as_of: date | None = None) -> PersonView:
         require(actor, Permission.RESIDENT_READ)
         day = as_of or self._clock.now().date()
-        person = self._store.person_as_of(person_id, day)
+        person = self._store.person_as_of(person_id, day) or self._archived_as_of(person_id, day)
         if person is None:
             raise NotFound("PERSON_NOT_FOUND", "その日の住民の記録が見つかりません", "person_id")
         alerts = self._allowed(actor, [person_id], [person.household_id])
@@ -123,7 +132,9 @@ class InquiryService:
 
     def person_history(self, person_id: str, actor: Actor) -> PersonHistory:
         require(actor, Permission.RESIDENT_READ)
-        versions = self._store.person_history(person_id)
+        versions = self._store.person_history(person_id) or (
+            self._archive.person_history(person_id) if self._archive else []
+        )
         if not versions:
             raise NotFound("PERSON_NOT_FOUND", "住民が見つかりません", "person_id")
         households = sorted({v.household_id for v in versions})
@@ -139,7 +150,9 @@ class InquiryService:
     def reveal_my_number(self, person_id: str, purpose: str, actor: Actor) -> RevealedMyNumber:
         """個人番号の表示: only with the permission and a stated purpose, and logged as shown."""
         require(actor, Permission.MY_NUMBER_REVEAL)
-        person = self._store.get_person(person_id)
+        person = self._store.get_person(person_id) or (
+            self._archive.get_person(person_id) if self._archive else None
+        )
         if person is None:
             raise NotFound("PERSON_NOT_FOUND", "住民が見つかりません", "person_id")
         self._allowed(actor, [person_id], [person.household_id])
@@ -203,8 +216,12 @@ class InquiryService:
         issues = self._restrictions.check(persons, households, Process.INQUIRY, self._clock.now())
         return any(issue.severity == "error" for issue in issues)
 
+    def _archived_as_of(self, person_id: str, day: date) -> PersonRecord | None:
+        """A removed record moved to the archive after five years (read in milliseconds)."""
+        return self._archive.person_as_of(person_id, day) if self._archive else None
+
     def _person_on(self, person_id: str, day: date) -> PersonRecord:
-        person = self._store.person_as_of(person_id, day)
+        person = self._store.person_as_of(person_id, day) or self._archived_as_of(person_id, day)
         if person is None:
             raise LookupError("a household member has no version on that day")
         return person

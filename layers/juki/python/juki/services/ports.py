@@ -113,6 +113,16 @@ class LedgerStore(Protocol):
         """Moves a draft to rejected, only if it is still a draft, with its log entry."""
 
 
+class RecordArchiveReader(Protocol):
+    """Removed records (除票) moved out of the ledger after five years, still readable."""
+
+    def person_history(self, person_id: str) -> list[PersonRecord]: ...
+
+    def person_as_of(self, person_id: str, day: date) -> PersonRecord | None: ...
+
+    def get_person(self, person_id: str) -> PersonRecord | None: ...
+
+
 class RestrictionCheck(Protocol):
     def check(
         self, person_ids: Iterable[str], household_ids: Iterable[str], process: Process, at: datetime
