@@ -45,6 +45,8 @@ from juki.services.movements import Preview
 from pydantic import BaseModel, Field, StringConstraints
 
 from juki_fn.acting import acting_as, current_actor, done
+from juki_fn.audit_api import ROUTES as AUDIT_ROUTES
+from juki_fn.audit_api import router as audit_router
 from juki_fn.disclosure_api import ROUTES as DISCLOSURE_ROUTES
 from juki_fn.disclosure_api import router as disclosure_router
 from juki_fn.errors import error_body, validation_error_body
@@ -81,6 +83,7 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], Permission] = {
     **OPERATIONS_ROUTES,
     **UNUSUAL_ACCESS_ROUTES,
     **DISCLOSURE_ROUTES,
+    **AUDIT_ROUTES,
 }
 
 # Japanese stays readable in responses (UTF-8), rather than \u escapes.
@@ -163,6 +166,7 @@ app.include_router(staff_router)
 app.include_router(operations_router)
 app.include_router(unusual_access_router)
 app.include_router(disclosure_router)
+app.include_router(audit_router)
 
 
 @app.post(

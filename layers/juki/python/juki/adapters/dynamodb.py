@@ -41,6 +41,7 @@ from juki.domain.model import CommitPlan, Movement, MovementStatus
 from juki.domain.movements import person_identity
 from juki.domain.my_number import STORAGE
 from juki.domain.oplog import OperationLogEntry
+from juki.domain.oplog_chain import entry_hash
 from juki.domain.records import HouseholdRecord, PersonRecord
 from juki.domain.search import index_keys
 from juki.services.ports import Allocation, CodeReservation, IdentityBucket
@@ -115,6 +116,9 @@ class LedgerItem(Model):
 
 
 class OplogItem(Model):
+    """An operation-log entry. ``entry_hash`` is written with it; the seal attributes (``seq``,
+    ``prev_hash``, ``chain_hash``, ``batch``) are added later by the sealer (ADR 0009)."""
+
     class Meta:
         table_name: ClassVar[str | None] = None
 
@@ -122,6 +126,11 @@ class OplogItem(Model):
     sk = UnicodeAttribute(range_key=True)
     staff_id = UnicodeAttribute()
     body: MapAttribute[str, Any] = MapAttribute()
+    entry_hash = UnicodeAttribute(null=True)
+    seq = NumberAttribute(null=True)
+    prev_hash = UnicodeAttribute(null=True)
+    chain_hash = UnicodeAttribute(null=True)
+    batch = NumberAttribute(null=True)
 
 
 class OutboxItem(Model):
@@ -135,12 +144,15 @@ class OutboxItem(Model):
 
 
 def oplog_item(entry: OperationLogEntry, model: type[OplogItem]) -> OplogItem:
-    """Log entries are partitioned by day and ordered by time within it."""
+    """Log entries are partitioned by day and ordered by time within it; each carries the hash of
+    its own content, so the transactions that write entries never touch a shared chain item."""
+    body = entry.model_dump(mode="json")
     return model(
         pk=f"DAY#{entry.at.date().isoformat()}",
         sk=f"{entry.at.isoformat()}#{entry.entry_id}",
         staff_id=entry.staff_id,
-        body=entry.model_dump(mode="json"),
+        body=body,
+        entry_hash=entry_hash(body),
     )
 
 
