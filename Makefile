@@ -25,7 +25,7 @@ help:
 	@echo "make synth   synthesize the CDK app (cdk-nag runs on every synth)"
 	@echo "make bench   run the benchmarks and write docs/benchmarks.md"
 	@echo "make lint    ruff and mypy"
-	@echo "make openapi write docs/openapi.json from the handlers"
+	@echo "make openapi write docs/openapi.json and docs/permissions.md from the handlers"
 
 # Debian packages: the Japanese font embedded in PDFs (IPAex Gothic, shipped in the Lambda layer)
 # and poppler-utils, with which the tests read the PDFs back.
@@ -83,6 +83,7 @@ format: $(STAMP)
 
 openapi: $(STAMP)
 	$(PY) -c 'import json; from juki_fn.api import openapi_schema; print(json.dumps(openapi_schema(), ensure_ascii=False, indent=2))' > docs/openapi.json
+	$(PY) -m juki_fn.permissions_doc > docs/permissions.md
 
 clean:
 	rm -rf $(VENV) cdk.out .build .pytest_cache .mypy_cache .ruff_cache

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 from juki_fn.api import openapi_schema
+from juki_fn.permissions_doc import render
 
 COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 
@@ -11,6 +12,11 @@ COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 def test_committed_openapi_document_is_current() -> None:
     committed = json.loads(COMMITTED.read_text(encoding="utf-8"))
     assert committed == openapi_schema(), "run `make openapi` and commit docs/openapi.json"
+
+
+def test_committed_permissions_document_is_current() -> None:
+    committed = (COMMITTED.parent / "permissions.md").read_text(encoding="utf-8")
+    assert committed == render(), "run `make openapi` and commit docs/permissions.md"
 
 
 def test_every_operation_declares_both_credentials() -> None:
