@@ -6,7 +6,9 @@ emulator, so the numbers compare across machines:
 * DynamoDB requests per committed move-in (counted where moto receives them) and the wall
   time of a move-in (draft over HTTP, approval, state machine, commit) as a ratio to one
   plain PutItem;
-* the cold import time of each handler module as a ratio to ``import boto3``.
+* the cold import time of each handler module as a ratio to ``import boto3``;
+* the cost of the protections (operation log, 個人番号 encryption), from ``bench.protection``, on
+  a small local system of its own (``python -m bench protection`` runs that section alone).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from juki.domain.dates import to_wareki
 from juki_infra.description import describe
 from juki_local.sigv4 import sign_headers
 from juki_local.system import COUNTER_SYSTEM, LocalOptions, LocalSystem
-from juki_local.tokens import DEMO_STAFF
+from juki_local.tokens import DEMO_BY_ROLE
 from moto.core.responses import BaseResponse
 from pynamodb.connection import Connection
 
@@ -44,7 +46,7 @@ PUTS = 200
 RESIDENTS = 100_000  # the search figures are for a municipality of this size
 SEARCHES = 20
 IMPORT_RUNS = 7
-CLERK, APPROVER, _ = DEMO_STAFF
+CLERK, APPROVER = DEMO_BY_ROLE["clerk"], DEMO_BY_ROLE["approver"]
 
 
 @contextmanager
@@ -242,7 +244,7 @@ def search_figures(system: LocalSystem) -> tuple[list[tuple[str, int, float, flo
                        ExpressionAttributeValues={":pk": {"S": "PERSON#0000000019"}})  # fmt: skip
 
     baseline = statistics.median(timed(plain_query) for _ in range(SEARCHES))
-    viewer = system.token(DEMO_STAFF[2])
+    viewer = system.token(DEMO_BY_ROLE["viewer"])
     sample = call(system, "GET", "/households/0000000019", viewer)["members"][0]
     queries = {
         "kana family name": f"family_name_kana={sample['name']['family_name_kana']}",
@@ -286,7 +288,39 @@ def per_move_in(counts: Counter[str]) -> str:
     return ", ".join(f"{action} {n / MOVE_INS:g}" for action, n in sorted(counts.items()))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """``python -m bench`` runs every section and writes the whole report; ``python -m bench
+    protection`` runs the protection-cost section alone and replaces only it in the report."""
+    from bench import protection
+
+    sections = sys.argv[1:] if argv is None else argv
+    if sections not in ([], ["protection"]):
+        raise SystemExit("usage: python -m bench [protection]")
+    protection_lines = protection.section(protection.measure())
+    if sections == ["protection"]:
+        previous = (
+            REPORT.read_text(encoding="utf-8").splitlines() if REPORT.exists() else ["# Benchmarks", ""]
+        )
+        lines = replace_section(previous, protection_lines)
+    else:
+        lines = foundation_report() + protection_lines
+    REPORT.write_text("\n".join(lines), encoding="utf-8")
+    print("\n".join(lines))
+
+
+def replace_section(report: list[str], section: list[str]) -> list[str]:
+    """The report with the ``##`` section of the same heading replaced (or added at the end)."""
+    heading = section[0]
+    if heading not in report:
+        return [*report, *([""] if report and report[-1] else []), *section]
+    start = report.index(heading)
+    end = next((i for i in range(start + 1, len(report)) if report[i].startswith("## ")), len(report))
+    return [*report[:start], *section, *report[end:]]
+
+
+def foundation_report() -> list[str]:
+    """The move-in flow, the requests per movement kind, search and imports, on a municipality
+    of ``RESIDENTS``: the report up to the protection section."""
     started = datetime.now(UTC)
     loading = time.perf_counter()
     with LocalSystem(LocalOptions(api_port=0, residents=RESIDENTS)) as system:
@@ -367,8 +401,7 @@ def main() -> None:
         *[f"| `{module}` | {seconds / boto3_import:.2f} |" for module, seconds in imports.items()],
         "",
     ]
-    REPORT.write_text("\n".join(lines), encoding="utf-8")
-    print("\n".join(lines))
+    return lines
 
 
 if __name__ == "__main__":
