@@ -74,6 +74,12 @@ class BucketSpec:
     # milliseconds) and expire after ``expire_days``.
     cold_after_days: int | None = None
     expire_days: int | None = None
+    # Objects under a prefix that expire after so many days (e.g. documents handed out once).
+    expire_prefixes: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def has_lifecycle(self) -> bool:
+        return self.cold_after_days is not None or self.expire_days is not None or bool(self.expire_prefixes)
 
 
 @dataclass(frozen=True)
@@ -190,6 +196,8 @@ def _by_id[T: (TableSpec, FunctionSpec, StateMachineSpec)](items: tuple[T, ...],
 
 OPS_KEY = "ops"  # log groups, the alarm topic and the trail
 
+DISCLOSURE_KEPT_DAYS = 90
+
 # Scheduled jobs (each a function and the state machine that runs it, under the same id).
 OPLOG_SEAL = "oplog-seal"
 OPLOG_VERIFY = "oplog-verify"
@@ -270,6 +278,8 @@ def describe(municipality_code: str) -> SystemDescription:
                 env.ENV_DOCUMENTS_BUCKET,
                 key="data",
                 description="Certificates and reports (PDF and JSON)",
+                # A disclosure (開示請求) is handed over once; the copy kept for re-issue lasts 90 days.
+                expire_prefixes=(("disclosures/", DISCLOSURE_KEPT_DAYS),),
             ),
             BucketSpec("exchange", env.ENV_EXCHANGE_BUCKET, key="data", description="Peer drop zones"),
             BucketSpec(

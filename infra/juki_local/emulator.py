@@ -169,7 +169,7 @@ def provision(
                     "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": bucket.object_lock_days}},
                 },
             )
-        if bucket.cold_after_days is not None or bucket.expire_days is not None:
+        if bucket.has_lifecycle:
             s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration=_lifecycle(bucket))
         encryption: dict[str, str] = (
             {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": done.key_arns[bucket.key]}
@@ -257,12 +257,25 @@ def provision(
 
 
 def _lifecycle(bucket: BucketSpec) -> Any:
-    rule: dict[str, Any] = {"ID": "retention", "Status": "Enabled", "Filter": {"Prefix": ""}}
-    if bucket.cold_after_days is not None:
-        rule["Transitions"] = [{"Days": bucket.cold_after_days, "StorageClass": "GLACIER_IR"}]
-    if bucket.expire_days is not None:
-        rule["Expiration"] = {"Days": bucket.expire_days}
-    return {"Rules": [rule]}
+    rules: list[dict[str, Any]] = []
+    if bucket.cold_after_days is not None or bucket.expire_days is not None:
+        rule: dict[str, Any] = {"ID": "retention", "Status": "Enabled", "Filter": {"Prefix": ""}}
+        if bucket.cold_after_days is not None:
+            rule["Transitions"] = [{"Days": bucket.cold_after_days, "StorageClass": "GLACIER_IR"}]
+        if bucket.expire_days is not None:
+            rule["Expiration"] = {"Days": bucket.expire_days}
+        rules.append(rule)
+    rules.extend(
+        {
+            "ID": f"expire-{prefix.strip('/')}",
+            "Status": "Enabled",
+            "Filter": {"Prefix": prefix},
+            "Expiration": {"Days": days},
+            "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+        }
+        for prefix, days in bucket.expire_prefixes
+    )
+    return {"Rules": rules}
 
 
 def _access_log_policy(bucket: str) -> str:

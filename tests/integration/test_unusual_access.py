@@ -29,7 +29,7 @@ from juki_local.system import LocalSystem
 DAY = date(2031, 2, 3)
 RUN = uuid.uuid4().hex[:6]
 BROWSER, APPROVER, USUAL, NIGHT, LISTER = (f"U{RUN}{n}" for n in "ABCDE")
-PROBED = f"U{RUN}X"
+PROBED = f"unverified:U{RUN}X"
 
 
 def at(day: date, hour: int, minute: int = 0, second: int = 0) -> datetime:
@@ -129,11 +129,10 @@ def the_day() -> Iterator[OperationLogEntry]:
         households=[household(600 + n) for n in range(60)],
     )
     yield entry(LISTER, at(DAY, 15), function="disclosure.prepare", action="export", persons=[person(600)])
-    # Six refused sign-ins for one subject: REPEATED_LOGIN_REFUSALS.
+    # Six refused sign-ins for one account, on two routes (as the API logs them): REPEATED_LOGIN_REFUSALS.
     for n in range(6):
-        yield entry(
-            "unknown", at(DAY, 8, 30, n), function="login", action="login", outcome="refused", subject=PROBED
-        )
+        yield entry(PROBED, at(DAY, 8, 30, n), function="auth.sign_in", action="login", outcome="refused",
+                    subject=("GET /persons/{person_id}", "GET /search/persons")[n % 2])  # fmt: skip
     # A system job at night is no finding.
     yield entry("system:movement-commit", at(DAY, 2), function="movement.commit", action="commit")
 

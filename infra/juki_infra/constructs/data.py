@@ -153,6 +153,15 @@ class DataStore(Construct):
                     expiration=Duration.days(spec.expire_days) if spec.expire_days is not None else None,
                 )
             )
+        for prefix, days in spec.expire_prefixes if spec is not None else ():
+            lifecycle.append(
+                s3.LifecycleRule(
+                    id=f"expire-{prefix.strip('/')}",
+                    prefix=prefix,
+                    expiration=Duration.days(days),
+                    noncurrent_version_expiration=Duration.days(1),
+                )
+            )
         lock_days = spec.object_lock_days if spec is not None else None
         return s3.Bucket(
             scope or self,

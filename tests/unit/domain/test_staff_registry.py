@@ -66,9 +66,13 @@ def test_a_contractor_account_is_narrow_and_temporary() -> None:
     with pytest.raises(DomainError) as raised:
         register(new(roles=["contractor"]), by="S7001", at=NOW)
     assert raised.value.code == "CONTRACTOR_TERMS_MISSING"
+    for extra in ("viewer", "staff_admin", "auditor"):
+        with pytest.raises(DomainError) as raised:
+            register(new(roles=["contractor", extra], **terms), by="S7001", at=NOW)
+        assert raised.value.code == "CONTRACTOR_SCOPE"
     with pytest.raises(DomainError) as raised:
-        register(new(roles=["contractor", "viewer"], **terms), by="S7001", at=NOW)
-    assert raised.value.code == "CONTRACTOR_SCOPE"
+        register(new(roles=["auditor"], **terms), by="S7001", at=NOW)
+    assert raised.value.code == "CONTRACTOR_SCOPE", "a contractor's account holds the contractor role only"
     with pytest.raises(DomainError) as raised:
         register(new(roles=["contractor"], contractor="運用株式会社", valid_until=TODAY - timedelta(days=1)),
                  by="S7001", at=NOW)  # fmt: skip

@@ -256,18 +256,20 @@ def test_the_rate_is_per_staff_member_and_the_report_keeps_the_day_counts() -> N
 # -- REPEATED_LOGIN_REFUSALS ---------------------------------------------------------------------
 
 
-def test_repeated_refusals_for_one_subject() -> None:
-    def refusals(n: int, subject: str) -> list[OperationLogEntry]:
+def test_repeated_refusals_for_one_account_across_routes() -> None:
+    """Entries shaped as the API writes them: the claimed account in staff_id, the route in subject."""
+    routes = ["GET /persons/{person_id}", "GET /search/persons", "POST /movements"]
+
+    def refusals(n: int, claimed: str) -> list[OperationLogEntry]:
         return [
-            entry(
-                "unknown", at(DAY, 9, i), function="login", action="login", outcome="refused", subject=subject
-            )
+            entry(f"unverified:{claimed}", at(DAY, 9, i), function="auth.sign_in", action="login",
+                  outcome="refused", subject=routes[i % len(routes)])  # fmt: skip
             for i in range(n)
         ]
 
     assert findings(refusals(5, "S1001"), Rule.REPEATED_LOGIN_REFUSALS) == []
     found = findings(refusals(6, "S1001") + refusals(5, "S1002"), Rule.REPEATED_LOGIN_REFUSALS)
-    assert [(f.staff_id, f.count, f.limit) for f in found] == [("S1001", 6, 5)]
+    assert [(f.staff_id, f.count, f.limit) for f in found] == [("unverified:S1001", 6, 5)]
 
 
 # -- the report ----------------------------------------------------------------------------------

@@ -117,6 +117,7 @@ def build_disclosure(services: Services) -> DisclosureService:
         log=services.store,
         clock=SystemClock(),
         ids=UuidSource(),
+        removed=services.inquiry.archive,
     )
 
 

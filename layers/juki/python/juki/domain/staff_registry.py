@@ -38,19 +38,6 @@ Office = Annotated[
 ]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
-# Roles that see residents' data: a contractor's account may hold none of them.
-RESIDENT_DATA_PERMISSIONS = frozenset(
-    {
-        Permission.RESIDENT_READ,
-        Permission.MOVEMENT_ENTER,
-        Permission.MOVEMENT_APPROVE,
-        Permission.CERTIFICATE_ISSUE,
-        Permission.MY_NUMBER_REVEAL,
-        Permission.RESTRICTION_MANAGE,
-        Permission.DISCLOSURE,
-    }
-)
-
 Change = Literal["registered", "roles", "offices", "disabled", "transferred", "enabled"]
 
 
@@ -147,9 +134,11 @@ def _check_scope(roles: list[Role], contractor: str | None, valid_until: date | 
                 "委託事業者のアカウントには事業者名と利用期限が必要です",
                 "valid_until",
             )
-        if permissions_of(roles) & RESIDENT_DATA_PERMISSIONS:
+        if not set(roles) <= {Role.CONTRACTOR}:
             raise DomainError(
-                "CONTRACTOR_SCOPE", "委託事業者のアカウントに住民の情報を扱う役割は付けられません", "roles"
+                "CONTRACTOR_SCOPE",
+                "委託事業者のアカウントには運用の役割 (contractor) だけを付けられます",
+                "roles",
             )
     if valid_until is not None and valid_until < today:
         raise DomainError("VALID_UNTIL_PAST", "利用期限が過去の日付です", "valid_until")

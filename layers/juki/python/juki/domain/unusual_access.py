@@ -444,11 +444,13 @@ def my_number_rate(
 def repeated_login_refusals(
     day: date, staff_entries: Sequence[OperationLogEntry], limits: Thresholds
 ) -> list[Finding]:
-    """Refused sign-ins grouped by the subject they tried (the token's subject, else the staff id)."""
+    """Refused sign-ins grouped by the account they tried: the API logs each as staff
+    ``unverified:<the token's subject>`` (or ``unknown`` when the token names none), with the route
+    in ``subject``; attempts spread over routes still add up for one account."""
     refusals: dict[str, list[OperationLogEntry]] = defaultdict(list)
     for entry in staff_entries:
         if entry.action == "login" and entry.outcome == "refused":
-            refusals[entry.subject or entry.staff_id].append(entry)
+            refusals[entry.staff_id].append(entry)
     return [
         _finding(
             Rule.REPEATED_LOGIN_REFUSALS,

@@ -42,7 +42,8 @@ from juki.domain.restrictions import Restriction, SupportMeasure
 from juki.domain.staff import Actor, Permission
 from juki.domain.values import HouseholdStatus, MovementKind, OptionalText, ShortText
 from juki.services.access import require
-from juki.services.ports import Clock, IdSource, OperationLog
+from juki.services.history import full_history
+from juki.services.ports import Clock, IdSource, OperationLog, RecordArchiveReader
 
 FUNCTION = "disclosure.prepare"
 MY_NUMBER_PURPOSE = "開示請求"
@@ -270,7 +271,9 @@ class DisclosureService:
         log: OperationLog,
         clock: Clock,
         ids: IdSource,
+        removed: RecordArchiveReader | None = None,
     ) -> None:
+        self._removed = removed  # removed records moved out of the ledger after five years
         self._ledger = ledger
         self._restrictions = restrictions
         self._outbox = outbox
@@ -283,14 +286,15 @@ class DisclosureService:
         self._ids = ids
 
     def prepare(self, person_id: str, request: DisclosureRequest, actor: Actor) -> PreparedDisclosure:
-        """Builds the report, stores it as JSON and PDF, logs the export, and returns the report
+        """Builds the report, logs the export, stores it as JSON and PDF, and returns the report
         with a short-lived link to the PDF. Restrictions do not block it (it is the person's own)."""
         require(actor, Permission.DISCLOSURE)
         report = self.build(person_id, request, actor)
         pdf = self._renderer.render(report)
-        json_key, pdf_key = self._archive.store(report.report_id, report.to_json_bytes(), pdf)
         households = sorted({entry.household_id for entry in report.households})
         shown = report.my_number is not None or bool(report.previous_my_numbers)
+        # Logged before anything is stored: an export that then fails to store is still on record,
+        # never the other way round.
         self._log.append(
             entry_for(
                 actor,
@@ -304,6 +308,7 @@ class DisclosureService:
                 subject=f"disclosure:{report.report_id}",
             )
         )
+        json_key, pdf_key = self._archive.store(report.report_id, report.to_json_bytes(), pdf)
         return PreparedDisclosure(
             report=report,
             json_key=json_key,
@@ -315,7 +320,7 @@ class DisclosureService:
     def build(self, person_id: str, request: DisclosureRequest, actor: Actor) -> DisclosureReport:
         """The report's content (no storage, no log: ``prepare`` does both)."""
         require(actor, Permission.DISCLOSURE)
-        versions = self._ledger.person_history(person_id)
+        versions = full_history(self._ledger, self._removed, person_id)
         if not versions:
             raise NotFound("PERSON_NOT_FOUND", "住民が見つかりません", "person_id")
         household_ids = list(dict.fromkeys(v.household_id for v in versions))

@@ -16,6 +16,7 @@ from juki.domain.restrictions import Process, Restricted, enforce
 from juki.domain.staff import Actor, Permission
 from juki.domain.visibility import hidden_items, visible
 from juki.services.access import require
+from juki.services.history import full_history
 from juki.services.ports import (
     Clock,
     IdSource,
@@ -132,9 +133,7 @@ class InquiryService:
 
     def person_history(self, person_id: str, actor: Actor) -> PersonHistory:
         require(actor, Permission.RESIDENT_READ)
-        versions = self._store.person_history(person_id) or (
-            self._archive.person_history(person_id) if self._archive else []
-        )
+        versions = full_history(self._store, self._archive, person_id)
         if not versions:
             raise NotFound("PERSON_NOT_FOUND", "住民が見つかりません", "person_id")
         households = sorted({v.household_id for v in versions})
@@ -215,6 +214,11 @@ class InquiryService:
         """A list leaves out what an error-level restriction or support measure protects."""
         issues = self._restrictions.check(persons, households, Process.INQUIRY, self._clock.now())
         return any(issue.severity == "error" for issue in issues)
+
+    @property
+    def archive(self) -> RecordArchiveReader | None:
+        """Where removed records go after five years (shared with the disclosure report)."""
+        return self._archive
 
     def _archived_as_of(self, person_id: str, day: date) -> PersonRecord | None:
         """A removed record moved to the archive after five years (read in milliseconds)."""
