@@ -29,7 +29,7 @@ from juki.adapters.system import JST
 from juki.bootstrap import services
 from juki.domain.commands import MovementCommand
 from juki.domain.errors import DomainError, Forbidden, NotFound
-from juki.domain.model import Movement, MovementStatus
+from juki.domain.model import MovementStatus
 from juki.domain.oplog import OperationLogEntry
 from juki.domain.staff import Actor, Permission
 from juki.observability import logger, tracer
@@ -41,7 +41,7 @@ from juki.services.inquiry import (
     PersonView,
     RevealedMyNumber,
 )
-from juki.services.movements import Preview
+from juki.services.movements import MovementView, Preview
 from pydantic import BaseModel, Field, StringConstraints
 
 from juki_fn.acting import acting_as, current_actor, done
@@ -111,7 +111,7 @@ class RevealRequest(BaseModel):
 
 
 class MovementList(BaseModel):
-    movements: list[Movement] = Field(description="異動 (入力日時の順)")
+    movements: list[MovementView] = Field(description="異動 (入力日時の順)")
 
 
 def _json(status: int, body: Any) -> Response[str]:
@@ -177,7 +177,7 @@ app.include_router(audit_router)
         "仮登録します。"
         "kind で種類を選びます。別の職員が決裁するまで台帳には記録されません。"
     ),
-    responses={201: {"description": "仮登録した異動", "content": {JSON: {"model": Movement}}}},
+    responses={201: {"description": "仮登録した異動", "content": {JSON: {"model": MovementView}}}},
     tags=["異動"],
 )
 @tracer.capture_method(capture_response=False, capture_error=False)
@@ -194,7 +194,7 @@ def list_drafts() -> MovementList:
 
 @app.get("/movements/<movement_id>", summary="異動の照会", tags=["異動"])
 @tracer.capture_method(capture_response=False, capture_error=False)
-def get_movement(movement_id: MovementId) -> Movement:
+def get_movement(movement_id: MovementId) -> MovementView:
     return services().movements.get(movement_id, current_actor())
 
 
@@ -217,8 +217,8 @@ def preview_movement(movement_id: MovementId) -> Preview:
         "本登録が終われば 200、処理中なら 202 を返します。"
     ),
     responses={
-        200: {"description": "本登録した異動", "content": {JSON: {"model": Movement}}},
-        202: {"description": "決裁済み、本登録の処理中", "content": {JSON: {"model": Movement}}},
+        200: {"description": "本登録した異動", "content": {JSON: {"model": MovementView}}},
+        202: {"description": "決裁済み、本登録の処理中", "content": {JSON: {"model": MovementView}}},
     },
     tags=["異動"],
 )
@@ -232,7 +232,7 @@ def approve_movement(movement_id: MovementId) -> Response[str]:
 
 @app.post("/movements/<movement_id>/reject", summary="異動の差戻し", tags=["異動"])
 @tracer.capture_method(capture_response=False, capture_error=False)
-def reject_movement(movement_id: MovementId, rejection: Annotated[Rejection, Body()]) -> Movement:
+def reject_movement(movement_id: MovementId, rejection: Annotated[Rejection, Body()]) -> MovementView:
     return services().movements.reject(movement_id, current_actor(), rejection.reason)
 
 
@@ -373,9 +373,9 @@ def _log_refused_sign_in(event: APIGatewayProxyEvent, error: DomainError) -> Non
     )
 
 
-def _refusal(error: DomainError) -> dict[str, Any]:
+def _refusal(error: DomainError, status: int | None = None) -> dict[str, Any]:
     return {
-        "statusCode": error.status,
+        "statusCode": status or error.status,
         "headers": {"Content-Type": JSON},
         "body": json.dumps(error_body(error.code, error.message, error.field), ensure_ascii=False),
         "isBase64Encoded": False,
@@ -392,8 +392,17 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         actor = _authenticate(request)
     except DomainError as error:
         logger.info("refused", extra={"code": error.code, "status": error.status})
-        _log_refused_sign_in(request, error)
+        try:
+            _log_refused_sign_in(request, error)
+        except Exception as fault:  # the refusal stands even if its log entry fails
+            logger.error("refused sign-in not logged", extra={"error": type(fault).__name__})
         return _refusal(error)
+    except Exception as fault:  # the register could not be read: nobody is let in
+        logger.error("sign-in check failed", extra={"error": type(fault).__name__})
+        return _refusal(
+            DomainError("SERVICE_UNAVAILABLE", "職員の確認ができません。しばらくしてからやり直してください"),
+            status=503,
+        )
     try:
         _authorise_request(actor, request.http_method, request.path)
     except DomainError as error:
