@@ -234,7 +234,8 @@ class DynamoLedgerStore:
         codes: dict[str, CodeReservation],
     ) -> None:
         try:
-            with self._transaction(token=_commit_token(movement, plan, codes, identity_versions)) as tx:
+            token = _commit_token(movement, plan, codes, identity_versions, log)
+            with self._transaction(token=token) as tx:
                 self._add_to_identity_buckets(tx, plan.new_identities, identity_versions)
                 self._codes.add_assignments_to(
                     tx, [(_reservation(codes[pid]), pid) for pid in plan.code_needed]
@@ -429,7 +430,7 @@ class DynamoLedgerStore:
 
     def _transition(self, movement: Movement, expected: MovementStatus, log: OperationLogEntry) -> None:
         try:
-            with self._transaction() as tx:
+            with self._transaction(token=_transition_token(movement, expected, log)) as tx:
                 self._update_movement(tx, movement, expected)
                 tx.save(oplog_item(log, self._oplog), condition=self._oplog.pk.does_not_exist())
         except TransactWriteError as error:
@@ -483,11 +484,19 @@ class DynamoLedgerStore:
 
 
 def _commit_token(
-    movement: Movement, plan: CommitPlan, codes: dict[str, CodeReservation], identity_versions: dict[str, int]
+    movement: Movement,
+    plan: CommitPlan,
+    codes: dict[str, CodeReservation],
+    identity_versions: dict[str, int],
+    log: OperationLogEntry,
 ) -> str:
     """The idempotency token of a commit: the same request (same approval, same versions written,
-    same identity buckets and codes) is run once by DynamoDB; a retry after losing a race writes
-    other versions or codes and so is a new request, never an IdempotentParameterMismatch.
+    same identity buckets and codes, same log entry) is run once by DynamoDB, which covers the SDK
+    resending one call. Anything else is a new request with a new token, never an
+    ``IdempotentParameterMismatch``: a retry after losing a race writes other versions or codes,
+    and every attempt writes its log entry with its own time (the entry's key, which carries the
+    time, is in the token). Two attempts cannot both commit: the transaction is conditional on
+    the movement still being approved and on the versions before the ones written.
     At most 36 characters."""
     written = sorted(
         [f"P{p.person_id}:{p.version}" for p in plan.persons]
@@ -495,8 +504,22 @@ def _commit_token(
     )
     taken = sorted(f"{pid}={r.code}" for pid, r in codes.items())
     buckets = sorted(f"{key}:{version}" for key, version in identity_versions.items())
-    request = "|".join([movement.approval_id or "", *written, *taken, *buckets])
+    request = "|".join([movement.approval_id or "", *written, *taken, *buckets, _log_key(log)])
     return hashlib.sha256(request.encode()).hexdigest()[:32]
+
+
+def _transition_token(movement: Movement, expected: MovementStatus, log: OperationLogEntry) -> str:
+    """The idempotency token of a status change (approval, rejection, refusal at commit): the
+    movement, the change, and the log entry's key. A resent call is run once; a retry of the step
+    writes its entry at its own time and so is a new request, which the condition on the status
+    refuses if an earlier attempt already made the change."""
+    request = "|".join([movement.movement_id, expected.value, movement.status.value, _log_key(log)])
+    return hashlib.sha256(request.encode()).hexdigest()[:32]
+
+
+def _log_key(log: OperationLogEntry) -> str:
+    """The log entry's table key (``oplog_item``): the day, the time and the id."""
+    return f"DAY#{log.at.date().isoformat()}|{log.at.isoformat()}#{log.entry_id}"
 
 
 def _reservation(reservation: CodeReservation) -> Reservation:

@@ -23,6 +23,7 @@ from juki.domain.restrictions import Process, Restricted, enforce
 from juki.domain.search import IndexQuery, SearchIndex
 from juki.domain.staff import Actor, Permission, SystemActor
 from juki.domain.values import MovementKind
+from juki.domain.visibility import hidden_items, visible, visible_movement
 from juki.services.access import require
 from juki.services.ports import (
     Allocation,
@@ -56,9 +57,24 @@ class CommitRefused(DomainError):
         )
 
 
+MASKED_ITEMS_DESCRIPTION = "表示の権限がなく伏せた項目 (resident_code, koseki, residence_status)"
+
+
+# A movement as it leaves the service: its notice with the guarded items the caller may not see
+# blanked, and the names of those items, so a blank is never read as "not notified". An answer
+# model of its own rather than a field of ``Movement``: ``Movement`` is what the ledger stores, and
+# a stored movement is never masked, so ``masked_items`` has no meaning there. As a subclass it
+# keeps the movement's shape on the wire (one field more) and is a ``Movement`` to every caller.
+# (The docstring is the API's description of the schema.)
+class MovementView(Movement):
+    """異動。照会した職員に表示の権限がない項目は伏せ、伏せた項目を masked_items に示す。"""
+
+    masked_items: list[str] = Field(default_factory=list, description=MASKED_ITEMS_DESCRIPTION)
+
+
 @dataclass(frozen=True)
 class ApprovalOutcome:
-    movement: Movement
+    movement: MovementView
     execution: ExecutionOutcome
 
 
@@ -76,6 +92,10 @@ class Preview(BaseModel):
     movement: Movement = Field(description="異動")
     issues: list[Issue] = Field(description="今の台帳で確認したエラー・アラート")
     changes: list[RecordChange] = Field(description="記録ごとの変更前・変更後")
+    masked_items: list[str] = Field(
+        default_factory=list,
+        description=MASKED_ITEMS_DESCRIPTION + "。異動の内容と変更前・変更後の両方で伏せる",
+    )
 
 
 @dataclass(frozen=True)
@@ -110,7 +130,7 @@ class MovementService:
         self._ids = ids
 
     # -- the counter: 仮登録 ------------------------------------------------------------
-    def enter(self, command: MovementCommand, actor: Actor) -> Movement:
+    def enter(self, command: MovementCommand, actor: Actor) -> MovementView:
         """Saves a draft. A refused entry is logged too, with the residents it was compared
         against: asking whether someone lives here is itself an access to their record."""
         require(actor, Permission.MOVEMENT_ENTER)
@@ -138,9 +158,9 @@ class MovementService:
         self._store.save_draft(
             movement, self._entry(actor, now, "create", movement.movement_id, touched), allocation
         )
-        return movement
+        return _shown(movement, actor)
 
-    def drafts(self, actor: Actor) -> list[Movement]:
+    def drafts(self, actor: Actor) -> list[MovementView]:
         """Drafts waiting for approval, oldest first."""
         require(actor, Permission.RESIDENT_READ)
         movements = [m for m in map(self._load, self._store.listed(DRAFTS)) if not self._protected(m)]
@@ -148,7 +168,7 @@ class MovementService:
             entry_for(actor, entry_id=self._ids.new_id(), at=self._clock.now(), function=FUNCTION_READ,
                       action="read", persons=sorted({p for m in movements for p in _named_persons(m)}))
         )  # fmt: skip
-        return movements
+        return [_shown(m, actor) for m in movements]
 
     def preview(self, movement_id: str, actor: Actor) -> Preview:
         """What approving would write: every record before and after, checked against the ledger now."""
@@ -162,15 +182,20 @@ class MovementService:
         issues = list(checked.issues)
         if not any(issue.severity == "error" for issue in issues):
             try:
-                changes = _changes(view, _dry_plan(movement, view, now))
+                changes = _changes(view, _dry_plan(movement, view, now), actor.permissions)
             except RuleViolation as refused:
                 issues += refused.issues
         self._log.append(
             self._entry(actor, now, "read", movement_id, sorted({*view.persons, *checked.matched}))
         )
-        return Preview(movement=movement, issues=issues, changes=changes)
+        return Preview(
+            movement=visible_movement(movement, actor.permissions),
+            issues=issues,
+            changes=changes,
+            masked_items=hidden_items(actor.permissions),
+        )
 
-    def reject(self, movement_id: str, actor: Actor, reason: str) -> Movement:
+    def reject(self, movement_id: str, actor: Actor, reason: str) -> MovementView:
         """差戻し: returned to the clerk with the reason; nothing reaches the ledger."""
         require(actor, Permission.MOVEMENT_APPROVE)
         now = self._clock.now()
@@ -178,9 +203,9 @@ class MovementService:
         self._store.save_rejection(
             rejected, self._entry(actor, now, "approve", movement_id, [], outcome="refused")
         )
-        return rejected
+        return _shown(rejected, actor)
 
-    def get(self, movement_id: str, actor: Actor) -> Movement:
+    def get(self, movement_id: str, actor: Actor) -> MovementView:
         require(actor, Permission.RESIDENT_READ)
         movement = self._load(movement_id)
         self._refuse_if_protected(movement, actor)
@@ -196,7 +221,7 @@ class MovementService:
                 households=movement.result.household_ids if movement.result else [],
             )
         )
-        return movement
+        return _shown(movement, actor)
 
     # -- the approver: 審査・決裁 -----------------------------------------------------------
     def approve(self, movement_id: str, actor: Actor, wait_seconds: float) -> ApprovalOutcome:
@@ -209,7 +234,7 @@ class MovementService:
         require(actor, Permission.MOVEMENT_APPROVE)
         movement = self._load(movement_id)
         if movement.status == MovementStatus.FINAL and movement.approved_by == actor.staff_id:
-            return ApprovalOutcome(movement, ExecutionOutcome(status="SUCCEEDED"))
+            return ApprovalOutcome(_shown(movement, actor), ExecutionOutcome(status="SUCCEEDED"))
         now = self._clock.now()
         log = self._entry(actor, now, "approve", movement_id, [])
         if movement.status == MovementStatus.APPROVED:
@@ -227,13 +252,18 @@ class MovementService:
         movement = self._load(movement_id)
         if movement.status == MovementStatus.FAILED:
             raise CommitRefused(movement)
-        return ApprovalOutcome(movement=movement, execution=outcome)
+        return ApprovalOutcome(movement=_shown(movement, actor), execution=outcome)
 
     # -- the state machine: 本登録 ----------------------------------------------------------
     def commit(self, movement_id: str, approval_id: str) -> dict[str, Any]:
         """Checks the movement again against the ledger as it is now, then writes it in one
-        transaction, conditional on what the checks read. Safe to repeat: everything written is
-        derived from the stored movement and its approval time, and a final movement stays as is."""
+        transaction, conditional on what the checks read.
+
+        Safe to repeat: the records written are derived from the stored movement and its approval
+        time, the transaction is conditional on the movement still being approved, and a movement
+        found final (a retry after a commit whose answer was lost) is answered from the record
+        without writing anything. Only the log entry's time is the attempt's own (see
+        ``_system_entry``), and only the attempt that commits writes it."""
         movement = self._load_approved(movement_id, approval_id)
         if movement.status == MovementStatus.APPROVED:
             at = _approved_at(movement)
@@ -251,7 +281,9 @@ class MovementService:
             self._store.commit(
                 final,
                 plan,
-                self._system_entry(movement, "commit", [p.person_id for p in plan.persons]),
+                self._system_entry(
+                    movement, "commit", [p.person_id for p in plan.persons], self._clock.now()
+                ),
                 messages_for(plan, at),
                 identity_versions=checked.identity_versions,
                 codes=reservations,
@@ -263,7 +295,8 @@ class MovementService:
 
     def record_failure(self, movement_id: str, approval_id: str, error_code: str | None) -> None:
         """Records why an approved movement was refused at commit. The checks run again here so the
-        record names every issue, while the state machine only ever carried the error code."""
+        record names every issue, while the state machine only ever carried the error code. Safe to
+        repeat: a movement no longer approved is left as is, and the write is conditional on it."""
         movement = self._load_approved(movement_id, approval_id)
         if movement.status != MovementStatus.APPROVED:
             return
@@ -272,7 +305,8 @@ class MovementService:
         if not issues:
             issues = [Issue(code=error_code or "COMMIT_FAILED", message="本登録できませんでした")]
         self._store.save_failure(
-            rules.fail(movement, issues), self._system_entry(movement, "fail", checked.matched)
+            rules.fail(movement, issues),
+            self._system_entry(movement, "fail", checked.matched, self._clock.now()),
         )
 
     # -- helpers ----------------------------------------------------------------------------
@@ -387,13 +421,20 @@ class MovementService:
         )
 
     def _system_entry(
-        self, movement: Movement, action: Literal["commit", "fail"], persons: list[str]
+        self, movement: Movement, action: Literal["commit", "fail"], persons: list[str], at: datetime
     ) -> OperationLogEntry:
-        """Derived from the stored movement only, so a retried commit writes the same entry."""
+        """The state machine's entry for an approval's commit or refusal.
+
+        ``at`` is when the entry is written, not when the approval was given: the log is sealed
+        in time order with a grace period (ADR 0009), and an entry stamped minutes in the past (a
+        commit retried with backoff, an execution re-run by hand) could land behind the sealed
+        boundary, never be sealed, and be reported as inserted. Retries stay single: the id names
+        the approval and the step, and the transaction that writes the entry is conditional on the
+        movement's status, so only one attempt ever writes one."""
         return entry_for(
             SystemActor(name="movement-approval", request_id=movement.approval_id or movement.movement_id),
             entry_id=f"{movement.approval_id}:{action}",
-            at=_approved_at(movement),
+            at=at,
             function=FUNCTION_APPROVE,
             action=action,
             movement_id=movement.movement_id,
@@ -447,7 +488,17 @@ def _named_persons(movement: Movement) -> set[str]:
     return set(refs.person_ids)
 
 
-def _changes(view: LedgerView, plan: CommitPlan) -> list[RecordChange]:
+def _shown(movement: Movement, actor: Actor) -> MovementView:
+    """The movement as it leaves the service to this caller (never stored). Built without
+    validating again: every value comes from a validated movement."""
+    shown = visible_movement(movement, actor.permissions)
+    return MovementView.model_construct(**dict(shown), masked_items=hidden_items(actor.permissions))
+
+
+def _changes(view: LedgerView, plan: CommitPlan, permissions: frozenset[Permission]) -> list[RecordChange]:
+    """Before and after of each record, the person records as the caller may see them. ``changed``
+    is taken from the records themselves, so it still names a guarded item that changes (without
+    its value): the approver is told that something they may not see is being changed."""
     stamp = {"version", "movement_id", "movement_kind", "recorded_at", "effective_date", "notified_date"}
     changes: list[RecordChange] = []
     pairs: list[tuple[str, str, PersonRecord | HouseholdRecord | None, PersonRecord | HouseholdRecord]] = [
@@ -461,6 +512,18 @@ def _changes(view: LedgerView, plan: CommitPlan) -> list[RecordChange]:
             k for k in after_dump if k not in stamp and (before_dump or {}).get(k) != after_dump[k]
         )
         changes.append(
-            RecordChange(record=kind, id=record_id, before=before_dump, after=after_dump, changed=changed)
+            RecordChange(
+                record=kind,
+                id=record_id,
+                before=_shown_record(before, permissions).model_dump(mode="json") if before else None,
+                after=_shown_record(after, permissions).model_dump(mode="json"),
+                changed=changed,
+            )
         )
     return changes
+
+
+def _shown_record(
+    record: PersonRecord | HouseholdRecord, permissions: frozenset[Permission]
+) -> PersonRecord | HouseholdRecord:
+    return visible(record, permissions) if isinstance(record, PersonRecord) else record
