@@ -12,7 +12,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
-from juki.adapters.oplog_archive import SealConflict, build_oplog_audit
+from juki.adapters.oplog_archive import build_oplog_audit
 from juki.bootstrap import services
 from juki.domain.oplog_chain import VerifyReport
 from juki.observability import logger, tracer
@@ -26,7 +26,7 @@ DEFAULT_VERIFY_DAYS = 31
 
 
 class TransientError(Exception):
-    """Worth trying again: another sealer moved on, or DynamoDB or S3 was briefly unavailable."""
+    """Worth trying again: DynamoDB or S3 was briefly unavailable."""
 
 
 class SealInput(BaseModel):
@@ -66,9 +66,21 @@ def seal_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any
     except ChainCorrupt as error:
         logger.error("oplog seal stopped", extra={"code": OPLOG_CHAIN_BROKEN, "reason": str(error)})
         raise
-    except (SealConflict, PynamoDBException, ClientError, BotoCoreError) as error:
+    except (PynamoDBException, ClientError, BotoCoreError) as error:
         logger.warning("oplog seal fault", extra={"error": type(error).__name__})
         raise TransientError(type(error).__name__) from None
+    if result.unmarked:
+        # Sealed (the manifest holds them) but gone or changed in the table before they could be
+        # marked: tampering in the grace window. The chain goes on; verification names them.
+        logger.error(
+            "oplog sealed entries could not be marked",
+            extra={
+                "code": OPLOG_CHAIN_BROKEN,
+                "batch": result.batch,
+                "unmarked": len(result.unmarked),
+                "entry_ids": result.unmarked[:REPORTED_FINDINGS],
+            },
+        )
     logger.info(
         "oplog sealed",
         extra={
@@ -144,6 +156,11 @@ def purge_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, An
         logger.error(
             "oplog purge blocked by an unsealed entry",
             extra={"code": OPLOG_CHAIN_BROKEN, "day": result.blocked_day},
+        )
+    if result.refused_days:
+        logger.error(
+            "oplog purge records not written by a purge",
+            extra={"code": OPLOG_CHAIN_BROKEN, "days": result.refused_days[:REPORTED_FINDINGS]},
         )
     logger.info(
         "oplog purged",

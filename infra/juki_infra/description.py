@@ -333,6 +333,7 @@ def describe(municipality_code: str) -> SystemDescription:
                 "Chains the operation log's new entries by hash and archives the sealed batch",
                 tables={"oplog": Access.READ_WRITE},
                 buckets={"audit-archive": Access.READ_WRITE},
+                alarm_codes=(OPLOG_CHAIN_BROKEN,),
                 timeout_seconds=300,
                 memory_mb=1024,
             ),
@@ -352,6 +353,7 @@ def describe(municipality_code: str) -> SystemDescription:
                 "Removes operation-log days past their retention, once sealed and archived",
                 tables={"oplog": Access.READ_WRITE},
                 buckets={"audit-archive": Access.READ},
+                alarm_codes=(OPLOG_CHAIN_BROKEN,),
                 timeout_seconds=900,
             ),
             FunctionSpec(

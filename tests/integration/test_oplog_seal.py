@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as day_start
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 from juki.adapters.dynamodb import OplogItem, oplog_item
-from juki.adapters.oplog_archive import MANIFEST_PREFIX, S3ManifestArchive, oplog_audit_from
+from juki.adapters.oplog_archive import S3ManifestArchive, oplog_audit_from
 from juki.adapters.settings import Settings
 from juki.adapters.system import JST
 from juki.adapters.tables import bind
@@ -28,9 +30,13 @@ from juki.cli.oplog import main as oplog_command
 from juki.domain.oplog import OperationLogEntry, entry_for
 from juki.domain.oplog_chain import Manifest, seal
 from juki.domain.staff import SystemActor
+from juki.observability import logger
+from juki_fn import oplog_tasks
+from juki_local.lambda_context import new_context
 from juki_local.system import LocalSystem
 
 ACTOR = SystemActor(name="oplog-test", request_id="r-oplog-test")
+CONTEXT = new_context("oplog-seal", "arn:aws:lambda:ap-northeast-1:123456789012:function:oplog-seal", 300)
 
 
 def run_machine(local_system: LocalSystem, machine: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -115,6 +121,11 @@ class Log:
             self.ddb.get_item(TableName=self.settings.oplog_table, Key=self.key(entry), ConsistentRead=True)[
                 "Item"
             ]
+        )
+
+    def raw_key(self, key: dict[str, Any]) -> dict[str, Any]:
+        return dict(
+            self.ddb.get_item(TableName=self.settings.oplog_table, Key=key, ConsistentRead=True)["Item"]
         )
 
     def put(self, item: dict[str, Any]) -> None:
@@ -300,7 +311,204 @@ def test_purge_removes_old_sealed_days_records_them_and_verify_accepts_it(
     ]
     again = json.loads(log.command("purge")[1])
     assert again["purged_days"] == []
+    code, out = log.command("verify")  # the purge counts once its own log entry is sealed
+    assert code == 1
+    assert out.count("the purge's log entry is not sealed") == 3
+    assert log.command("seal", "--until", datetime.now(JST).isoformat())[0] == 0
     code, out = log.command("verify")
     assert code == 0, out
     assert "purged 3" in out
-    assert MANIFEST_PREFIX in S3ManifestArchive.key(1)
+    archived = Manifest.model_validate_json(
+        log.s3.get_object(Bucket=log.settings.audit_archive_bucket, Key=S3ManifestArchive.key(1))[
+            "Body"
+        ].read()
+    )
+    purged_ids = {e.entry_id for e in log.entries[:3]}
+    assert {e.entry_id for e in archived.entries if e.entry_id in purged_ids} == purged_ids  # still archived
+
+
+# -- the head, purge records and marking cannot hide a removal -------------------------------
+
+
+@pytest.fixture
+def two_batches(services: Services, local_system: LocalSystem) -> Log:
+    """A log of its own sealed in two batches: entries 0-2 (batch 1) and 3-5 (batch 2)."""
+    today = datetime.now(JST).date()
+    first, second = today - timedelta(days=3), today - timedelta(days=2)
+    log = _own_log(services, local_system, [first, second], until=datetime.combine(second, day_start(), JST))
+    assert log.command("seal", "--until", datetime.now(JST).isoformat())[0] == 0
+    assert oplog_audit_from(log.settings, services.store).chain.head().batch == 2
+    assert log.command("verify")[0] == 0
+    return log
+
+
+def _delete(log: Log, key: dict[str, Any]) -> None:
+    log.ddb.delete_item(TableName=log.settings.oplog_table, Key=key)
+
+
+HEAD_KEY = {"pk": {"S": "CHAIN"}, "sk": {"S": "HEAD"}}
+
+
+@pytest.mark.parametrize("window", [(), ("--from", "2000-01-01")])
+def test_a_deleted_head_does_not_hide_a_removed_entry(two_batches: Log, window: tuple[str, ...]) -> None:
+    target = two_batches.entries[4]
+    _delete(two_batches, HEAD_KEY)
+    _delete(two_batches, two_batches.key(target))
+    code, out = two_batches.command("verify", *window)
+    assert code == 1
+    assert f"removed: batch=2 seq=5 entry_id={target.entry_id}" in out
+    assert "head_mismatch: batch=0 seq=0 entry_id=None head batch 0/seq 0 behind the archive" in out
+    assert "batches 1..2 (2)" in out
+
+
+def test_a_rewound_head_does_not_hide_a_removed_entry(two_batches: Log, services: Services) -> None:
+    audit = oplog_audit_from(two_batches.settings, services.store)
+    first = audit.archive.get(1).manifest
+    assert first is not None
+    head = two_batches.raw_key(HEAD_KEY)
+    two_batches.put(
+        {
+            **head,
+            "batch": {"N": "1"},
+            "seq": {"N": "3"},
+            "chain_hash": {"S": first.chain_hash},
+            "digest": {"S": first.digest},
+            "upper_sk": {"S": first.upper_sk},
+        }
+    )
+    target = two_batches.entries[5]
+    _delete(two_batches, two_batches.key(target))
+    code, out = two_batches.command("verify", "--json")
+    assert code == 1
+    report = json.loads(out)
+    assert [(f["kind"], f["batch"], f["entry_id"]) for f in report["findings"]] == [
+        ("removed", 2, target.entry_id),
+        ("head_mismatch", 1, None),
+    ]
+    # The next seal finishes batch 2 again from the rewound head, skips the entry it cannot mark,
+    # and the chain goes on: the head is back where the archive ends, the removal is still named.
+    (resumed, done) = audit.seal_all(datetime.now(JST))
+    assert (resumed.resumed, resumed.batch, resumed.unmarked) == (True, 2, [target.entry_id])
+    assert (done.batch, done.more) == (None, False)
+    code, out = two_batches.command("verify", "--json")
+    assert [(f["kind"], f["entry_id"]) for f in json.loads(out)["findings"]] == [("removed", target.entry_id)]
+
+
+def test_a_head_beyond_the_archive_is_named(two_batches: Log) -> None:
+    head = two_batches.raw_key(HEAD_KEY)
+    two_batches.put({**head, "batch": {"N": "1000000000"}})
+    code, out = two_batches.command("verify")
+    assert code == 1
+    assert "head_mismatch: batch=1000000000 seq=6 entry_id=None head batch 1000000000/seq 6 beyond" in out
+    assert "batches 1..2 (2)" in out  # the walk ends where the archive does
+
+
+@pytest.mark.parametrize(
+    ("status", "days_ago", "names_a_sealed_entry", "reason"),
+    [
+        ("deleting", 6, True, "purge record deleting, not done"),
+        ("done", 1, True, "purge record for a day within the retention period"),
+        ("done", 6, False, "the purge's log entry is not sealed"),  # no purge ever logged it
+        ("done", 6, True, "the sealed log entry the purge record names is not this day's purge"),
+    ],
+)
+def test_a_forged_purge_record_does_not_turn_removed_into_purged(
+    services: Services,
+    local_system: LocalSystem,
+    status: str,
+    days_ago: int,
+    names_a_sealed_entry: bool,
+    reason: str,
+) -> None:
+    today = datetime.now(JST).date()
+    log = _own_log(services, local_system, [today - timedelta(days=6), today - timedelta(days=1)])
+    log.settings = replace(log.settings, oplog_retention_days=2)
+    day = today - timedelta(days=days_ago)
+    victims = [e for e in log.entries if e.at.date() == day]
+    record = {
+        "pk": {"S": "PURGE"},
+        "sk": {"S": day.isoformat()},
+        "entries": {"N": str(len(victims))},
+        "status": {"S": status},
+        "purged_at": {"S": datetime.now(JST).isoformat()},
+        "execution": {"S": "forged"},
+    }
+    if names_a_sealed_entry:  # a sealed entry, but a read, not a purge
+        record["log_sk"] = {"S": f"{log.entries[0].at.isoformat()}#{log.entries[0].entry_id}"}
+    log.put(record)
+    for victim in victims:
+        _delete(log, log.key(victim))
+    code, out = log.command("verify")
+    assert code == 1
+    assert "purged 0" in out
+    for victim in victims:
+        assert f"entry_id={victim.entry_id} " in out
+    assert out.count("removed: ") == 3
+    assert out.count(reason) == 3, out
+
+
+def test_purge_does_not_resume_a_forged_record_within_the_retention(
+    services: Services, local_system: LocalSystem
+) -> None:
+    today = datetime.now(JST).date()
+    recent = today - timedelta(days=1)
+    log = _own_log(services, local_system, [recent])
+    log.put(
+        {
+            "pk": {"S": "PURGE"},
+            "sk": {"S": recent.isoformat()},
+            "entries": {"N": "3"},
+            "status": {"S": "deleting"},
+        }
+    )
+    result = json.loads(log.command("purge")[1])
+    assert (result["purged_days"], result["refused_days"]) == ([], [recent.isoformat()])
+    assert all(log.raw(e) for e in log.entries)  # nothing deleted
+
+
+def test_an_entry_deleted_between_manifest_and_marking_is_named_and_sealing_goes_on(
+    services: Services,
+    local_system: LocalSystem,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    frontier = datetime(2025, 2, 12, tzinfo=JST)
+    log = _own_log(services, local_system, [date(2025, 2, 10)], until=frontier)
+    audit = oplog_audit_from(log.settings, services.store)
+    pending = [log_entry(datetime(2025, 2, 12, 9, 0, n, tzinfo=JST)) for n in range(3)]
+    later = log_entry(datetime(2025, 2, 14, 9, 0, tzinfo=JST))
+    for entry in [*pending, later]:
+        log.write(entry)
+    head = audit.chain.head()
+    manifest = seal(
+        head,
+        audit.chain.candidates(head.upper_sk, "2025-02-13", 10),
+        upper_sk="2025-02-13",
+        sealed_at=datetime.now(JST),
+    )
+    assert audit.archive.put(manifest, datetime.now(JST))  # ...the task dies here
+    victim = pending[1]
+    _delete(log, log.key(victim))  # ...and the entry is deleted before the next run marks it
+
+    monkeypatch.setattr(oplog_tasks, "_audit", lambda: audit)
+    handler = logger.registered_handler  # the function's log lines, read from a buffer
+    assert isinstance(handler, logging.StreamHandler)
+    written = io.StringIO()
+    monkeypatch.setattr(handler, "stream", written)
+    event = {"execution": "test", "input": {"until": datetime(2025, 2, 15, tzinfo=JST).isoformat()}}
+    first = oplog_tasks.seal_handler(event, CONTEXT)
+    assert (first["resumed"], first["batch"], first["unmarked"], first["more"]) == (
+        True,
+        2,
+        [victim.entry_id],
+        True,
+    )
+    alarms = [json.loads(line) for line in written.getvalue().splitlines() if "OPLOG_CHAIN_BROKEN" in line]
+    assert [(a["level"], a["unmarked"], a["entry_ids"]) for a in alarms] == [("ERROR", 1, [victim.entry_id])]
+    second = oplog_tasks.seal_handler({**event, "input": first}, CONTEXT)
+    assert (second["batch"], second["sealed"], second["unmarked"]) == (3, 1, [])  # sealing went on
+    assert log.raw(later)["seq"] == {"N": "7"}
+    assert audit.chain.head().batch == 3
+    code, out = log.command("verify")
+    assert code == 1
+    assert [line.split(" ", 4)[:4] for line in out.splitlines()[1:]] == [["", "", "removed:", "batch=2"]]
+    assert f"removed: batch=2 seq=5 entry_id={victim.entry_id}" in out

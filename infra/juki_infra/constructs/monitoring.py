@@ -102,7 +102,9 @@ class Monitoring(Construct):
             metric_name=code,
             metric_value="1",
         )
-        self._alarm(f"Log-{code}", log_filter.metric(statistic="Sum"), f"{function_id}: {code} logged")
+        self._alarm(
+            f"Log-{function_id}-{code}", log_filter.metric(statistic="Sum"), f"{function_id}: {code} logged"
+        )
 
     def _alarm(self, construct_id: str, metric: cloudwatch.Metric, text: str) -> None:
         alarm = cloudwatch.Alarm(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +19,8 @@ from juki.domain.oplog_chain import (
     check_batch,
     check_head,
     entry_hash,
+    purge_log_subject,
+    purge_refusal,
     seal,
 )
 
@@ -176,6 +178,78 @@ def test_a_head_that_disagrees_with_the_last_manifest_is_named() -> None:
     assert [
         f.kind for f in check_head(manifest, ChainHead.after(manifest).model_copy(update={"seq": 4}))
     ] == ["head_mismatch"]
+
+
+@pytest.mark.parametrize(
+    ("head", "where"),
+    [
+        (ChainHead(), "behind the archive"),  # deleted
+        (ChainHead(batch=1, seq=2), "behind the archive"),  # rewound
+        (ChainHead(batch=7, seq=5), "beyond the archive"),
+    ],
+)
+def test_a_head_missing_rewound_or_beyond_the_archive_is_named(head: ChainHead, where: str) -> None:
+    manifest = _batch().model_copy(update={"batch": 2})
+    (finding,) = check_head(manifest, head)
+    assert (finding.kind, finding.batch) == ("head_mismatch", head.batch)
+    assert where in finding.detail and "the archive ends at batch 2/seq 5" in finding.detail
+
+
+def test_an_empty_archive_wants_no_head() -> None:
+    assert check_head(None, ChainHead()) == []
+    assert [f.kind for f in check_head(None, ChainHead(batch=3, seq=9))] == ["head_mismatch"]
+
+
+def _purge_log(day: date, **change: Any) -> Any:
+    body = {
+        "entry_id": "f" * 32,
+        "function": "oplog.purge",
+        "action": "purge",
+        "subject": purge_log_subject(day, 3),
+        **change,
+    }
+    manifest = seal(
+        ChainHead(),
+        [Candidate(sk="2025-04-10T03:00:00+09:00#" + "f" * 32, entry_hash=entry_hash(body), body=body)],
+        upper_sk="2025-04-11",
+        sealed_at=SEALED_AT,
+    )
+    return manifest.entries[0]
+
+
+PURGED_DAY, OLDEST_KEPT = date(2025, 1, 5), date(2025, 1, 10)
+
+
+def test_a_finished_purge_past_the_retention_with_its_sealed_log_entry_is_accepted() -> None:
+    assert purge_refusal(PURGED_DAY, "done", OLDEST_KEPT, _purge_log(PURGED_DAY)) is None
+
+
+@pytest.mark.parametrize(
+    ("day", "status", "log_entry", "reason"),
+    [
+        (PURGED_DAY, "deleting", "sealed", "not done"),
+        (PURGED_DAY, "", "sealed", "not done"),
+        (OLDEST_KEPT, "done", "sealed", "within the retention period"),
+        (date(2025, 4, 1), "done", "sealed", "within the retention period"),
+        (PURGED_DAY, "done", None, "not sealed"),
+        (PURGED_DAY, "done", {"subject": purge_log_subject(date(2025, 1, 4), 3)}, "not this day's purge"),
+        (PURGED_DAY, "done", {"function": "resident.read"}, "not this day's purge"),
+        (PURGED_DAY, "done", {"action": "read"}, "not this day's purge"),
+        (PURGED_DAY, "done", "altered", "not this day's purge"),
+    ],
+)
+def test_a_purge_record_is_refused_unless_everything_a_purge_leaves_agrees(
+    day: date, status: str, log_entry: Any, reason: str
+) -> None:
+    sealed = None
+    if log_entry == "sealed":
+        sealed = _purge_log(day)
+    elif log_entry == "altered":
+        sealed = _purge_log(day).model_copy(update={"body": {**_purge_log(day).body, "entry_id": "e" * 32}})
+    elif isinstance(log_entry, dict):
+        sealed = _purge_log(day, **log_entry)
+    refusal = purge_refusal(day, status, OLDEST_KEPT, sealed)
+    assert refusal is not None and reason in refusal
 
 
 def test_a_candidate_outside_the_range_is_refused() -> None:

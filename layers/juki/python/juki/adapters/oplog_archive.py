@@ -6,17 +6,20 @@ Layout added to the oplog table (entries stay ``DAY#<date>`` / ``<at>#<entry_id>
 | item          | pk       | sk           | attributes                                               |
 | ------------- | -------- | ------------ | -------------------------------------------------------- |
 | chain head    | ``CHAIN``| ``HEAD``     | batch, seq, chain_hash, digest, upper_sk, updated_at     |
-| purge record  | ``PURGE``| ``<date>``   | entries, status (deleting/done), purged_at, execution    |
+| purge record  | ``PURGE``| ``<date>``   | entries, status (deleting/done), purged_at, execution,   |
+|               |          |              | log_sk (the sort key of the purge's own log entry)       |
 
 Neither has a ``staff_id``, so neither appears in the ``by_staff`` index; neither is in a day
 partition, so period reads never see them. Manifests are ``oplog/manifests/<batch:012d>.json``,
 written once (``If-None-Match: *``) under Object Lock in compliance mode; a read takes the key's
 oldest version, the one the lock protects, and reports any later version or delete marker.
+Where the chain ends is read from the archive's keys (``batches_after``), never from the head.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -65,8 +68,7 @@ DEFAULT_OPLOG_SEAL_GRACE_SECONDS = 960
 ManifestState = Literal["ok", "missing", "replaced", "unreadable"]
 
 
-class SealConflict(Exception):
-    """Another sealer moved the chain on, or storage changed under a seal: run the task again."""
+_MANIFEST_KEY = re.compile(re.escape(MANIFEST_PREFIX) + r"(\d{12})\.json")
 
 
 class _ByStaff(GlobalSecondaryIndex["_Row"]):
@@ -102,6 +104,7 @@ class _Row(Model):
     status = UnicodeAttribute(null=True)
     purged_at = UnicodeAttribute(null=True)
     execution = UnicodeAttribute(null=True)
+    log_sk = UnicodeAttribute(null=True)
     by_staff = _ByStaff()
 
 
@@ -110,9 +113,12 @@ def _day_key(day: date) -> str:
 
 
 def _days(first: date, last: date) -> Iterator[date]:
+    """Each day from ``first`` to ``last``; stops without stepping past ``date.max``."""
     day = first
     while day <= last:
         yield day
+        if day == last:
+            return
         day += timedelta(days=1)
 
 
@@ -134,6 +140,7 @@ class PurgeRecord:
     day: str
     entries: int
     status: str
+    log_sk: str | None = None
 
 
 class DynamoChainStore:
@@ -215,10 +222,15 @@ class DynamoChainStore:
                 break
         return out
 
-    def mark_sealed(self, manifest: Manifest) -> None:
+    def mark_sealed(self, manifest: Manifest) -> list[str]:
         """Writes seq, prev_hash, chain_hash and batch on each sealed entry: only on an entry
-        that exists and is unsealed or sealed the same way, so a retry rewrites nothing."""
+        that exists and is unsealed or sealed the same way, so a retry rewrites nothing.
+
+        Returns the ids of the entries left unmarked: gone since they were read, or carrying
+        other seal attributes. The manifest already holds them, so verification names them
+        (``removed``, ``reordered``); skipping them keeps the sealing going."""
         previous = manifest.prev_chain_hash
+        unmarked: list[str] = []
         for entry, position in zip(manifest.entries, chain_positions(manifest), strict=True):
             row = self._rows(f"DAY#{entry.sk[:10]}", entry.sk)
             try:
@@ -233,12 +245,11 @@ class DynamoChainStore:
                     & (self._rows.seq.does_not_exist() | (self._rows.seq == entry.seq)),
                 )
             except UpdateError as error:
-                if error.cause_response_code == "ConditionalCheckFailedException":
-                    raise SealConflict(
-                        f"entry {entry.entry_id} changed under batch {manifest.batch}"
-                    ) from None
-                raise
+                if error.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+                unmarked.append(entry.entry_id)
             previous = position
+        return unmarked
 
     def stored_between(self, lower_sk: str, upper_sk: str) -> list[StoredEntry]:
         """Stored entries with ``lower_sk < sk <= upper_sk`` (``lower_sk`` at least a date)."""
@@ -246,10 +257,18 @@ class DynamoChainStore:
             return []
         return [_stored(row) for row in self._between(lower_sk, upper_sk)]
 
+    def sealed_batch(self, sk: str) -> int | None:
+        """The ``batch`` seal attribute of the entry at ``sk`` (None: gone or unsealed)."""
+        try:
+            row = self._rows.get(_day_key(date.fromisoformat(sk[:10])), sk, consistent_read=True)
+        except (self._rows.DoesNotExist, ValueError):
+            return None
+        return int(row.batch) if row.batch is not None else None
+
     # -- purge -----------------------------------------------------------------------------
     def purge_records(self) -> dict[str, PurgeRecord]:
         return {
-            row.sk: PurgeRecord(row.sk, int(row.entries or 0), row.status or "")
+            row.sk: PurgeRecord(row.sk, int(row.entries or 0), row.status or "", row.log_sk)
             for row in self._rows.query(PURGE, consistent_read=True)
         }
 
@@ -276,7 +295,7 @@ class DynamoChainStore:
             if error.cause_response_code != "ConditionalCheckFailedException":
                 raise
             found = self._rows.get(PURGE, day.isoformat(), consistent_read=True)
-            return PurgeRecord(found.sk, int(found.entries or 0), found.status or "")
+            return PurgeRecord(found.sk, int(found.entries or 0), found.status or "", found.log_sk)
         return PurgeRecord(day.isoformat(), entries, "deleting")
 
     def delete_day(self, day: date) -> int:
@@ -287,16 +306,18 @@ class DynamoChainStore:
         return len(keys)
 
     def finish_purge(self, day: date, log: OperationLogEntry) -> None:
-        """Marks the record done and writes the purge's log entry, together."""
+        """Marks the record done and writes the purge's log entry, together; the record keeps
+        the entry's sort key, so verification can find the entry in the archive."""
         record = self._rows(PURGE, day.isoformat())
+        item = oplog_item(log, self._log)
         try:
             with TransactWrite(connection=self._connection) as tx:
                 tx.update(
                     record,
-                    actions=[self._rows.status.set("done")],
+                    actions=[self._rows.status.set("done"), self._rows.log_sk.set(item.sk)],
                     condition=self._rows.status == "deleting",
                 )
-                tx.save(oplog_item(log, self._log), condition=self._log.pk.does_not_exist())
+                tx.save(item, condition=self._log.pk.does_not_exist())
         except TransactWriteError as error:
             reasons = [r.code for r in error.cancellation_reasons if r is not None]
             if "ConditionalCheckFailed" not in reasons:
@@ -317,6 +338,8 @@ class DynamoChainStore:
         low, high = start.astimezone(JST).isoformat(), end.astimezone(JST).isoformat()
         if after_sk is not None and after_sk > low:
             low = after_sk
+        if low >= high:  # a cursor at or past the period's end: nothing is left
+            return [], None
         out: list[tuple[str, OperationLogEntry, int | None]] = []
         scanned = 0
         rows: Iterator[_Row]
@@ -381,6 +404,21 @@ class S3ManifestArchive:
                 return False
             raise
         return True
+
+    def batches_after(self, batch: int) -> list[int]:
+        """The batch numbers above ``batch`` that have a manifest (any version: a delete marker
+        on top hides nothing here), in order. Normally none or one; the whole archive when the
+        head is gone (1,000 keys per request)."""
+        found: set[int] = set()
+        arguments: dict[str, Any] = {"Bucket": self._bucket, "Prefix": MANIFEST_PREFIX}
+        if batch > 0:
+            arguments["KeyMarker"] = self.key(batch)
+        for page in self._s3.get_paginator("list_object_versions").paginate(**arguments):
+            for version in page.get("Versions", []):
+                matched = _MANIFEST_KEY.fullmatch(version.get("Key", ""))
+                if matched and int(matched.group(1)) > batch:
+                    found.add(int(matched.group(1)))
+        return sorted(found)
 
     def get(self, batch: int) -> ArchivedManifest:
         """The manifest's original (oldest) version; ``replaced`` if the key has any other version

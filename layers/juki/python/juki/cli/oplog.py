@@ -5,8 +5,10 @@
     python -m juki.cli.oplog purge
 
 Reads the tables and buckets from the environment (``Settings.from_env()``), as the functions do.
-``verify`` exits 0 when the log is intact, 1 when it names what is wrong. The report names
-entries by id and sequence number only; the entries themselves are read with the auditor's API.
+``verify`` exits 0 when the log is intact, 1 when it names what is wrong; ``seal`` exits 1 when
+it sealed entries it could not mark (gone or changed in the table: ``unmarked`` in its output).
+The report names entries by id and sequence number only; the entries themselves are read with the
+auditor's API.
 """
 
 from __future__ import annotations
@@ -85,9 +87,12 @@ def main(
             print_report(report, out)
         return INTACT if report.intact else BROKEN
     if args.command == "seal":
-        for result in audit.seal_all(args.until):
+        results = audit.seal_all(args.until)
+        for result in results:
             out.write(json.dumps(result.model_dump(mode="json"), ensure_ascii=False) + "\n")
-        return 0
+        # Entries sealed but gone or changed before they could be marked: sealed all the same,
+        # and named by the next verify; the exit code says so now.
+        return BROKEN if any(result.unmarked for result in results) else 0
     purged = audit.purge(f"cli-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}")
     out.write(json.dumps(purged.model_dump(mode="json"), ensure_ascii=False) + "\n")
     return 0

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -180,7 +180,7 @@ FindingKind = Literal[
     "manifest_link_broken",  # a manifest does not follow the one before it
     "manifest_missing",  # a batch number without a manifest
     "manifest_replaced",  # a manifest key with more than its original version (overwrite or delete marker)
-    "head_mismatch",  # the chain head disagrees with the last manifest
+    "head_mismatch",  # the chain head disagrees with the archive's last manifest (missing, behind, ahead)
 ]
 
 
@@ -272,12 +272,13 @@ def check_batch(
     manifest: Manifest,
     previous: Link | None,
     stored: Iterable[StoredEntry],
-    purged_days: set[str],
+    purged_days: Container[str],
 ) -> tuple[list[Finding], int]:
     """Findings for one batch, and how many of its entries were legitimately purged.
 
     ``previous`` is the batch before (None when it could not be read: the link is then not
-    checked); ``stored`` is every stored item with ``lower_sk < sk <= upper_sk``.
+    checked); ``stored`` is every stored item with ``lower_sk < sk <= upper_sk``;
+    ``purged_days`` holds the days whose purge was accepted (see ``purge_refusal``).
     """
     batch = manifest.batch
     findings: list[Finding] = []
@@ -325,18 +326,60 @@ def check_batch(
 
 
 def check_head(last: Manifest | None, head: ChainHead) -> list[Finding]:
-    """The head must name the last manifest exactly."""
+    """The head must name the archive's last manifest exactly (``last`` None: the archive is
+    empty). The archive decides where the chain ends; the head is only the sealer's bookmark."""
     expected = ChainHead() if last is None else ChainHead.after(last)
     if expected == head:
         return []
+    if head.batch < expected.batch:
+        where = "behind the archive (missing or rewound)"
+    elif head.batch > expected.batch:
+        where = "beyond the archive"
+    else:
+        where = "differs from the last manifest"
     return [
         Finding(
             kind="head_mismatch",
             batch=head.batch,
             seq=head.seq,
-            detail=f"head batch {head.batch}/seq {head.seq}, last manifest {expected.batch}/{expected.seq}",
+            detail=(
+                f"head batch {head.batch}/seq {head.seq} {where}:"
+                f" the archive ends at batch {expected.batch}/seq {expected.seq}"
+            ),
         )
     ]
+
+
+PURGE_FUNCTION = "oplog.purge"
+
+
+def purge_log_subject(day: date, entries: int) -> str:
+    """The subject of the log entry a purge writes for a day (verification looks for it)."""
+    return f"oplog day {day.isoformat()}: {entries} entries"
+
+
+def purge_refusal(day: date, status: str, oldest_kept: date, log_entry: SealedEntry | None) -> str | None:
+    """Why a purge record may not excuse the entries missing from its day (None: it may).
+
+    A purge record is an ordinary item anyone with table rights can write, so it counts only when
+    everything a real purge leaves agrees: the day is past the retention, the record is finished,
+    and the purge's own log entry is sealed (found in an archived manifest, as it was written)
+    and names that day."""
+    if status != "done":
+        return f"purge record {status or 'without status'}, not done"
+    if day >= oldest_kept:
+        return f"purge record for a day within the retention period (kept from {oldest_kept.isoformat()})"
+    if log_entry is None:
+        return "the purge's log entry is not sealed"
+    body = log_entry.body
+    if (
+        entry_hash(body) != log_entry.entry_hash
+        or body.get("function") != PURGE_FUNCTION
+        or body.get("action") != "purge"
+        or not str(body.get("subject", "")).startswith(f"oplog day {day.isoformat()}:")
+    ):
+        return "the sealed log entry the purge record names is not this day's purge"
+    return None
 
 
 class VerifyReport(BaseModel):
