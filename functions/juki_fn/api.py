@@ -18,7 +18,10 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.shared.json_encoder import Encoder
@@ -49,7 +52,7 @@ from juki_fn.audit_api import ROUTES as AUDIT_ROUTES
 from juki_fn.audit_api import router as audit_router
 from juki_fn.disclosure_api import ROUTES as DISCLOSURE_ROUTES
 from juki_fn.disclosure_api import router as disclosure_router
-from juki_fn.errors import error_body, validation_error_body
+from juki_fn.errors import ERROR_STATUSES, ErrorResponse, error_body, validation_error_body
 from juki_fn.operations_api import ROUTES as OPERATIONS_ROUTES
 from juki_fn.operations_api import router as operations_router
 from juki_fn.restrictions_api import ROUTES as RESTRICTION_ROUTES
@@ -283,6 +286,14 @@ def domain_error(error: DomainError) -> Response[str]:
     return _json(error.status, error_body(error.code, error.message, error.field, list(error.issues)))
 
 
+@app.exception_handler(RequestUnsupportedContentType)
+def unsupported_content_type(error: RequestUnsupportedContentType) -> Response[str]:
+    logger.info("refused", extra={"code": "UNSUPPORTED_MEDIA_TYPE", "status": 415})
+    return _json(
+        415, error_body("UNSUPPORTED_MEDIA_TYPE", "本文は application/json で送ってください", "Content-Type")
+    )
+
+
 @app.exception_handler([UnicodeDecodeError, RecursionError])
 def unreadable_body(error: Exception) -> Response[str]:
     logger.info("unreadable body", extra={"error": type(error).__name__})
@@ -331,6 +342,29 @@ def openapi_schema() -> dict[str, Any]:
             security=[{"sigv4": [], "staffToken": []}],
         )
     )
+    return _with_error_responses(schema)
+
+
+def _with_error_responses(schema: dict[str, Any]) -> dict[str, Any]:
+    """Every operation documents the one error shape for the statuses it can answer with; the
+    validation error Powertools describes (``HTTPValidationError``) is not what the API returns."""
+    error_schema = ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update(error_schema.pop("$defs", {}))
+    schemas["ErrorResponse"] = error_schema
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    reference = {JSON: {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+    for operations in schema.get("paths", {}).values():
+        for method, operation in operations.items():
+            has_body = "requestBody" in operation
+            for status, text in ERROR_STATUSES.items():
+                if status in (400, 415) and not has_body:
+                    continue
+                if status == 409 and method not in ("post", "put"):
+                    continue
+                described = operation["responses"].get(str(status), {}).get("description")
+                operation["responses"][str(status)] = {"description": described or text, "content": reference}
     return schema
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from juki.domain.errors import Issue
 from juki.domain.values import MovementKind
+from pydantic import BaseModel, Field
 
 # Japanese messages for pydantic's error types; anything else falls back to a general one.
 _MESSAGES = {
@@ -28,6 +29,33 @@ _MESSAGES = {
     "dict_type": "オブジェクトで入力してください",
     "list_type": "配列で入力してください",
     "value_error": "値が正しくありません",
+}
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="エラーのコード (安定)")
+    message: str = Field(description="メッセージ")
+    field: str | None = Field(description="対象の項目")
+    issues: list[Issue] = Field(description="個々の指摘 (入力の形式・規則)")
+
+
+class ErrorResponse(BaseModel):
+    """Every refusal and failure of the API has this shape."""
+
+    error: ErrorDetail
+
+
+# Documented on every operation (and 400/415 on those with a body, 409 on those that change).
+ERROR_STATUSES: dict[int, str] = {
+    400: "本文を読み取れない (BODY_INVALID)",
+    401: "職員の認証に失敗 (TOKEN_*, STAFF_*)",
+    403: "権限がない・抑止されている (PERMISSION_DENIED など)",
+    404: "対象または操作が見つからない",
+    409: "同時の変更・状態が合わない",
+    415: "本文が application/json でない (UNSUPPORTED_MEDIA_TYPE)",
+    422: "入力の形式・規則の誤り (VALIDATION_ERROR など)",
+    500: "システムの障害 (INTERNAL_ERROR、リクエストIDを添えて連絡)",
+    503: "一時的に利用できない (SERVICE_UNAVAILABLE)",
 }
 
 

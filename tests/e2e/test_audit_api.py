@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from conftest import VIEWER, ApiClient
+from api_support import VIEWER, ApiClient
 from juki.adapters.system import JST
 from juki_local.tokens import DEMO_BY_ROLE
 from test_search_api import DEMO_HOUSEHOLD

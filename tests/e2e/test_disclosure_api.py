@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 import requests
-from conftest import APPROVER, CLERK, ApiClient
+from api_support import APPROVER, CLERK, ApiClient
 from juki_local.system import LocalSystem
 from juki_local.tokens import DemoStaff
 from pypdf import PdfReader
@@ -111,13 +111,17 @@ def test_the_privacy_officer_prepares_a_disclosure_as_json_and_pdf(
     text = re.sub(
         r"\s", "", "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
     )
-    assert "駿府家康" in text and "昭和50年1月31日" in text and second in text
+    assert "駿府家康" in text and "昭和50年1月31日" in text
+    assert "＊" * 8 + second[-4:] in text and second not in text, (
+        "the printed copy shows the last four digits"
+    )
 
     s3 = local_system.emulator.client("s3")
     bucket = local_system.resources.buckets["documents"]
     assert prepared["json_key"] == f"disclosures/{report['report_id']}/report.json"
     stored = json.loads(s3.get_object(Bucket=bucket, Key=prepared["json_key"])["Body"].read())
-    assert stored == report
+    masked = {"my_number": "＊" * 8 + second[-4:], "previous_my_numbers": ["＊" * 8 + first[-4:]]}
+    assert stored == report | masked, "no plaintext 個人番号 at rest"
     assert s3.get_object(Bucket=bucket, Key=prepared["pdf_key"])["Body"].read() == pdf.content
 
     (entry,) = export_entries(local_system, person)

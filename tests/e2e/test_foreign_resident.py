@@ -7,7 +7,7 @@ import copy
 import uuid
 from typing import Any
 
-from conftest import APPROVER, CLERK, VIEWER, ApiClient
+from api_support import APPROVER, CLERK, VIEWER, ApiClient
 from test_move_in_flow import MOVE_IN, TODAY
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import APPROVER, CLERK, VIEWER, ApiClient
+from api_support import APPROVER, CLERK, VIEWER, ApiClient
 from juki.adapters.system import JST
 from juki.domain.commands import MoveIn
 from juki.domain.ids import is_valid_id

@@ -7,7 +7,7 @@ import copy
 import uuid
 from typing import Any
 
-from conftest import APPROVER, CLERK, VIEWER, ApiClient
+from api_support import APPROVER, CLERK, VIEWER, ApiClient
 from juki.domain.codes import resident_code_check_digit
 from test_foreign_resident import card, foreign_items
 from test_move_in_flow import MOVE_IN

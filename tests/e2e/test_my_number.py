@@ -8,7 +8,7 @@ import json
 import uuid
 from typing import Any
 
-from conftest import APPROVER, CLERK, VIEWER, ApiClient
+from api_support import APPROVER, CLERK, VIEWER, ApiClient
 from juki.domain.codes import my_number_check_digit
 from juki_local.system import LocalSystem
 from test_move_in_flow import MOVE_IN, TODAY

@@ -10,11 +10,10 @@ even with a body that would not validate.
 import re
 
 import pytest
+from api_support import ApiClient
 from juki.domain.staff import ROLE_PERMISSIONS, Role
 from juki_fn.api import ROUTE_PERMISSIONS, app
 from juki_local.tokens import DEMO_BY_ROLE
-
-from conftest import ApiClient
 
 SAMPLE_VALUES = {
     "person_id": "0000000019",
@@ -30,7 +29,9 @@ def _sample_path(template: str) -> str:
     return re.sub(r"\{([^}]+)\}", lambda m: SAMPLE_VALUES.get(m.group(1), "0" * 32), template)
 
 
-REGISTERED = sorted({(route.method, route.openapi_path) for route in app._static_routes + app._dynamic_routes})
+REGISTERED = sorted(
+    {(route.method, route.openapi_path) for route in app._static_routes + app._dynamic_routes}
+)
 
 
 def test_the_table_covers_every_role_and_route() -> None:

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 import boto3
 import pytest
-from conftest import APPROVER, CLERK, VIEWER, ApiClient
+from api_support import APPROVER, CLERK, VIEWER, ApiClient
 from juki.domain.kana import match_key
 from juki_local.system import LocalSystem
 from test_move_in_flow import MOVE_IN

@@ -7,13 +7,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from api_support import AUDITOR, CONTRACTOR, STAFF_ADMIN, VIEWER, ApiClient
 from juki.adapters.system import JST
 from juki.bootstrap import Services
 from juki.domain.oplog import OperationLogEntry
 from juki_local.system import LocalSystem
 from juki_local.tokens import DemoStaff
-
-from conftest import AUDITOR, CONTRACTOR, STAFF_ADMIN, VIEWER, ApiClient
 
 NEWCOMER = DemoStaff("S9101", "新任 太郎", ("viewer",), "葵区役所", "AOI-INQ-09")
 A_PERSON = "/persons/0000000019"
@@ -140,7 +139,9 @@ def test_every_token_failure_is_refused_with_its_code_and_logged(
     assert (entry.action, entry.outcome, entry.code) == ("login", "refused", code)
 
 
-def test_role_changes_are_logged_and_reviewed(api: ApiClient, newcomer: DemoStaff, services: Services) -> None:
+def test_role_changes_are_logged_and_reviewed(
+    api: ApiClient, newcomer: DemoStaff, services: Services
+) -> None:
     changed = api.request("PUT", f"/staff/{newcomer.staff_id}/roles", STAFF_ADMIN,
                           {"roles": ["clerk"], "reason": "窓口へ配置"})  # fmt: skip
     assert changed.status_code == 200, changed.text

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from conftest import APPROVER, ApiClient
+from api_support import APPROVER, ApiClient
 from juki.adapters.oplog_reader import DynamoOperationLogReader
 from juki.bootstrap import Services
 from juki.domain.oplog import OperationLogEntry

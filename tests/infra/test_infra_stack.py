@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from aws_cdk import App
-from conftest import TEST_CONTEXT, Synth, ref_to, resources
 from juki_infra.app import build
 from juki_infra.description import describe
+from synth_support import TEST_CONTEXT, Synth, ref_to, resources
 
 
 def test_resources_follow_the_description(synth: Synth) -> None:

@@ -44,7 +44,13 @@ def test_ids_are_written_one_way() -> None:
 
 @pytest.mark.parametrize(
     "changes",
-    [{"roles": ["clerk", "clerk"]}, {"offices": []}, {"staff_id": "1ABC"}, {"employee_number": "x"}, {"roles": ["root"]}],
+    [
+        {"roles": ["clerk", "clerk"]},
+        {"offices": []},
+        {"staff_id": "1ABC"},
+        {"employee_number": "x"},
+        {"roles": ["root"]},
+    ],
 )
 def test_malformed_accounts_are_refused(changes: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
@@ -88,7 +94,9 @@ def test_the_contractor_role_sees_no_resident() -> None:
 def test_changes_make_versions_that_say_what_changed() -> None:
     user = register(new(), by="S7001", at=NOW)
     promoted = change_roles(user, RoleChange(roles=[Role.APPROVER], reason="昇任"), by="S7001", at=NOW)
-    moved = change_offices(promoted, OfficeChange(offices=["清水区役所"], reason="配置換え"), by="S7001", at=NOW)
+    moved = change_offices(
+        promoted, OfficeChange(offices=["清水区役所"], reason="配置換え"), by="S7001", at=NOW
+    )
     gone = change_status(moved, StaffStatus.TRANSFERRED, StatusChange(reason="人事異動"), by="S7001", at=NOW)
     assert [(v.version, v.change) for v in (user, promoted, moved, gone)] == [
         (1, "registered"), (2, "roles"), (3, "offices"), (4, "transferred"),

@@ -262,8 +262,14 @@ def test_repeated_refusals_for_one_account_across_routes() -> None:
 
     def refusals(n: int, claimed: str) -> list[OperationLogEntry]:
         return [
-            entry(f"unverified:{claimed}", at(DAY, 9, i), function="auth.sign_in", action="login",
-                  outcome="refused", subject=routes[i % len(routes)])  # fmt: skip
+            entry(
+                f"unverified:{claimed}",
+                at(DAY, 9, i),
+                function="auth.sign_in",
+                action="login",
+                outcome="refused",
+                subject=routes[i % len(routes)],
+            )
             for i in range(n)
         ]
 

@@ -158,8 +158,10 @@ class DisclosureReport(BaseModel):
     office: str = Field(description="作成した庁舎")
     request: DisclosureRequest = Field(description="開示請求の受付")
     person_id: str = Field(description="宛名番号")
-    my_number: str | None = Field(description="個人番号 (ご本人のもの、12桁)")
-    previous_my_numbers: list[str] = Field(description="以前に記録されていた個人番号")
+    my_number: str | None = Field(
+        description="個人番号 (ご本人のもの、12桁。保存・印刷される写しでは下4桁だけ)"
+    )
+    previous_my_numbers: list[str] = Field(description="以前に記録されていた個人番号 (写しでは下4桁だけ)")
     records: list[PersonRecord] = Field(description="住民票のすべての版 (履歴番号の順)")
     households: list[HouseholdEntry] = Field(description="属した世帯 (世帯ごと、版の順)")
     movements: list[MovementEntry] = Field(description="この方に関わる異動 (記録の順)")
@@ -171,6 +173,21 @@ class DisclosureReport(BaseModel):
 
     def to_json_bytes(self) -> bytes:
         return json.dumps(self.model_dump(mode="json"), ensure_ascii=False, indent=2).encode()
+
+    def stored_copy(self) -> DisclosureReport:
+        """What is kept in the documents bucket and printed: every 個人番号 by its last four digits
+        only, so no plaintext number is ever at rest. The full numbers go to the officer in the
+        answer alone, to be shown to the person at the counter."""
+        return self.model_copy(
+            update={
+                "my_number": _last_four(self.my_number) if self.my_number else None,
+                "previous_my_numbers": [_last_four(n) for n in self.previous_my_numbers],
+            }
+        )
+
+
+def _last_four(number: str) -> str:
+    return "＊" * (len(number) - 4) + number[-4:]
 
 
 class PreparedDisclosure(BaseModel):
@@ -290,7 +307,7 @@ class DisclosureService:
         with a short-lived link to the PDF. Restrictions do not block it (it is the person's own)."""
         require(actor, Permission.DISCLOSURE)
         report = self.build(person_id, request, actor)
-        pdf = self._renderer.render(report)
+        pdf = self._renderer.render(report.stored_copy())
         households = sorted({entry.household_id for entry in report.households})
         shown = report.my_number is not None or bool(report.previous_my_numbers)
         # Logged before anything is stored: an export that then fails to store is still on record,
@@ -308,7 +325,8 @@ class DisclosureService:
                 subject=f"disclosure:{report.report_id}",
             )
         )
-        json_key, pdf_key = self._archive.store(report.report_id, report.to_json_bytes(), pdf)
+        kept = report.stored_copy()
+        json_key, pdf_key = self._archive.store(report.report_id, kept.to_json_bytes(), pdf)
         return PreparedDisclosure(
             report=report,
             json_key=json_key,

@@ -1,0 +1,47 @@
+"""What the tests import (conftest files only hold fixtures: pytest loads every ``conftest.py`` under
+one module name, so importing names from one is ambiguous). The demo staff by role, and a client
+that calls the local API as a calling system would."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import requests
+from juki_local.sigv4 import CallerCredential, sign_headers
+from juki_local.system import COUNTER_SYSTEM, LocalSystem
+from juki_local.tokens import DEMO_BY_ROLE, DemoStaff
+
+CLERK, APPROVER, VIEWER = DEMO_BY_ROLE["clerk"], DEMO_BY_ROLE["approver"], DEMO_BY_ROLE["viewer"]
+RESTRICTION_OFFICER = DEMO_BY_ROLE["restriction_officer"]
+AUDITOR = DEMO_BY_ROLE["auditor"]
+PRIVACY_OFFICER = DEMO_BY_ROLE["privacy_officer"]
+STAFF_ADMIN = DEMO_BY_ROLE["staff_admin"]
+CONTRACTOR = DEMO_BY_ROLE["contractor"]
+E2E_RESIDENTS = 120
+
+
+class ApiClient:
+    """Calls the local API as a calling system would: SigV4-signed, with a staff token."""
+
+    def __init__(self, system: LocalSystem, credential: CallerCredential = COUNTER_SYSTEM) -> None:
+        self.system = system
+        self.credential = credential
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        staff: DemoStaff | None = None,
+        body: Any = None,
+        token: str | None = None,
+        raw: bytes | None = None,
+    ) -> requests.Response:
+        url = f"{self.system.api_url}{path}"
+        data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
+        headers = {"Content-Type": "application/json"} if data else {}
+        staff_token = token if token is not None else (self.system.token(staff) if staff else None)
+        if staff_token:
+            headers["X-Juki-Staff-Token"] = staff_token
+        signed = sign_headers(method, url, headers, data, self.credential, self.system.emulator.region)
+        return requests.request(method, url, headers=signed, data=data, timeout=60)
