@@ -49,12 +49,13 @@ Calling system (SigV4, service execute-api, region {system.emulator.region}):
   access key     {COUNTER_SYSTEM.access_key_id}
   secret key     {COUNTER_SYSTEM.secret_access_key}
 
-Staff tokens (header X-Juki-Staff-Token, valid 12 hours):""",
+Staff tokens (header X-Juki-Staff-Token, valid 12 hours), one registered account per role
+(what each may do: docs/permissions.md):""",
             flush=True,
         )
         for staff in DEMO_STAFF:
-            print(f"  {staff.roles[0]:<9} {staff.staff_id} {staff.name} ({staff.office}, {staff.terminal})")
-            print(f"            {tokens[staff.roles[0]]}")
+            print(f"  {staff.role:<19} {staff.staff_id} {staff.name} ({staff.office}, {staff.terminal})")
+            print(f"      {tokens[staff.role]}")
         print(
             f"""
 Try it:
