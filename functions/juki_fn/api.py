@@ -52,7 +52,13 @@ from juki_fn.audit_api import ROUTES as AUDIT_ROUTES
 from juki_fn.audit_api import router as audit_router
 from juki_fn.disclosure_api import ROUTES as DISCLOSURE_ROUTES
 from juki_fn.disclosure_api import router as disclosure_router
-from juki_fn.errors import ERROR_STATUSES, ErrorResponse, error_body, validation_error_body
+from juki_fn.errors import (
+    ERROR_STATUSES,
+    ErrorResponse,
+    UnsupportedMediaType,
+    error_body,
+    validation_error_body,
+)
 from juki_fn.operations_api import ROUTES as OPERATIONS_ROUTES
 from juki_fn.operations_api import router as operations_router
 from juki_fn.restrictions_api import ROUTES as RESTRICTION_ROUTES
@@ -149,6 +155,15 @@ def _authorise_request(actor: Actor, method: str, path: str) -> None:
         raise NotFound("ROUTE_NOT_FOUND", "そのような操作はありません")
     if not actor.may(permission):
         raise Forbidden("PERMISSION_DENIED", "この操作の権限がありません")
+
+
+def _only_json(request: APIGatewayProxyEvent) -> None:
+    """The API reads JSON bodies only; any other declared type is refused before it is parsed."""
+    declared = (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+    if request.body and declared and declared != JSON and not declared.endswith("+json"):
+        raise UnsupportedMediaType(
+            "UNSUPPORTED_MEDIA_TYPE", "本文は application/json で送ってください", "Content-Type"
+        )
 
 
 def authorise(router: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
@@ -439,6 +454,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         )
     try:
         _authorise_request(actor, request.http_method, request.path)
+        _only_json(request)
     except DomainError as error:
         logger.info("refused", extra={"code": error.code, "status": error.status, "staff_id": actor.staff_id})
         return _refusal(error)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from juki.domain.errors import Issue
+from juki.domain.errors import DomainError, Issue
 from juki.domain.values import MovementKind
 from pydantic import BaseModel, Field
 
@@ -30,6 +30,10 @@ _MESSAGES = {
     "list_type": "配列で入力してください",
     "value_error": "値が正しくありません",
 }
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
 
 
 class ErrorDetail(BaseModel):
