@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import requests
+from boto3.dynamodb.types import TypeDeserializer
 from juki_local.sigv4 import CallerCredential, sign_headers
 from juki_local.system import COUNTER_SYSTEM, LocalSystem
 from juki_local.tokens import DEMO_BY_ROLE, DemoStaff
@@ -45,3 +46,20 @@ class ApiClient:
             headers["X-Juki-Staff-Token"] = staff_token
         signed = sign_headers(method, url, headers, data, self.credential, self.system.emulator.region)
         return requests.request(method, url, headers=signed, data=data, timeout=60)
+
+
+def oplog_items(system: LocalSystem) -> list[dict[str, Any]]:
+    """Every operation-log entry in the table, all pages, as DynamoDB stores it (the chain head
+    and purge records of the sealing job, which have no body, left out)."""
+    pages = (
+        system.emulator.client("dynamodb")
+        .get_paginator("scan")
+        .paginate(TableName=system.description.name("oplog"))
+    )
+    return [item for page in pages for item in page["Items"] if "body" in item]
+
+
+def oplog_bodies(system: LocalSystem) -> list[dict[str, Any]]:
+    """The entries themselves (``OperationLogEntry`` as stored), as plain values."""
+    plain = TypeDeserializer()
+    return [plain.deserialize(item["body"]) for item in oplog_items(system)]

@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 import requests
-from api_support import APPROVER, CLERK, ApiClient
+from api_support import APPROVER, CLERK, ApiClient, oplog_items
 from juki_local.system import LocalSystem
 from juki_local.tokens import DemoStaff
 from pypdf import PdfReader
@@ -51,7 +51,7 @@ def outbox_ids_for(system: LocalSystem, person: str, household: str) -> set[str]
 
 
 def export_entries(system: LocalSystem, person: str) -> list[dict[str, Any]]:
-    items = system.emulator.client("dynamodb").scan(TableName=system.description.name("oplog"))["Items"]
+    items = oplog_items(system)
     return [
         item["body"]["M"]
         for item in items
@@ -77,13 +77,18 @@ def test_the_privacy_officer_prepares_a_disclosure_as_json_and_pdf(
     assert missing.status_code == 422
     assert missing.json()["error"]["field"] == "identity_document"
     assert export_entries(local_system, person) == []
+    # Under a support measure, only the person themself may ask (a representative may be the
+    # very person they are protected from); the refusal is logged.
+    by_proxy = api.request("POST", path, PRIVACY_OFFICER, REQUEST | {"by_representative": True})
+    assert (by_proxy.status_code, by_proxy.json()["error"]["code"]) == (403, "SUPPORT_MEASURE")
+    assert [e["outcome"]["S"] for e in export_entries(local_system, person)] == ["refused"]
 
     answer = api.request("POST", path, token=local_system.token(PRIVACY_OFFICER), body=REQUEST)
     assert answer.status_code == 201, answer.text
     prepared = answer.json()
     report = prepared["report"]
     assert report["person_id"] == person and report["prepared_by"] == PRIVACY_OFFICER.staff_id
-    assert report["request"] == REQUEST
+    assert report["request"] == REQUEST | {"by_representative": False}
     # The person's own 個人番号 is shown to them, the earlier one too; the records keep it masked.
     assert (report["my_number"], report["previous_my_numbers"]) == (second, [first])
     assert [v["version"] for v in report["records"]] == [1, 2]
@@ -124,7 +129,7 @@ def test_the_privacy_officer_prepares_a_disclosure_as_json_and_pdf(
     assert stored == report | masked, "no plaintext 個人番号 at rest"
     assert s3.get_object(Bucket=bucket, Key=prepared["pdf_key"])["Body"].read() == pdf.content
 
-    (entry,) = export_entries(local_system, person)
+    (entry,) = [e for e in export_entries(local_system, person) if e["outcome"]["S"] == "success"]
     assert entry["action"]["S"] == "export" and entry["staff_id"]["S"] == PRIVACY_OFFICER.staff_id
     assert entry["my_number_shown"]["BOOL"] and entry["purpose"]["S"] == "開示請求"
     assert first not in json.dumps(entry, ensure_ascii=False) and second not in json.dumps(

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_support import APPROVER, CLERK, VIEWER, ApiClient
+from api_support import APPROVER, CLERK, VIEWER, ApiClient, oplog_items
 from juki.adapters.system import JST
 from juki.domain.commands import MoveIn
 from juki.domain.ids import is_valid_id
@@ -122,8 +122,7 @@ def test_moving_in_a_current_resident_is_an_error(api: ApiClient, local_system: 
     error = refused.json()["error"]
     assert (error["code"], error["field"]) == ("ALREADY_RESIDENT", "members[0]")
     assert "0000000019" not in refused.text  # finding the resident is a search, which is logged
-    table = local_system.emulator.client("dynamodb")
-    entries = table.scan(TableName=local_system.description.name("oplog"))["Items"]
+    entries = oplog_items(local_system)
     refusals = [e for e in entries if e["body"]["M"]["outcome"]["S"] == "refused" and "0000000019" in str(e)]
     assert refusals, "a refused move-in that matched a resident is in the operation log"
 

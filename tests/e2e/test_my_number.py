@@ -8,7 +8,7 @@ import json
 import uuid
 from typing import Any
 
-from api_support import APPROVER, CLERK, VIEWER, ApiClient
+from api_support import APPROVER, CLERK, VIEWER, ApiClient, oplog_items
 from juki.domain.codes import my_number_check_digit
 from juki_local.system import LocalSystem
 from test_move_in_flow import MOVE_IN, TODAY
@@ -69,9 +69,7 @@ def test_my_number_is_sealed_found_shown_with_a_purpose_and_changed(
     shown = api.request("POST", f"/persons/{person}/my-number", APPROVER, {"purpose": "カード交付の本人確認"})
     assert shown.status_code == 200, shown.text
     assert shown.json() == {"person_id": person, "my_number": number, "purpose": "カード交付の本人確認"}
-    entries = local_system.emulator.client("dynamodb").scan(TableName=local_system.description.name("oplog"))[
-        "Items"
-    ]
+    entries = oplog_items(local_system)
     reveals = [e["body"]["M"] for e in entries if e["body"]["M"]["function"]["S"] == "my_number.reveal"]
     assert any(r["my_number_shown"]["BOOL"] and r["purpose"]["S"] == "カード交付の本人確認" for r in reveals)
 

@@ -7,9 +7,8 @@ import random
 from typing import Any
 from urllib.parse import urlencode
 
-import boto3
 import pytest
-from api_support import APPROVER, CLERK, VIEWER, ApiClient
+from api_support import APPROVER, CLERK, VIEWER, ApiClient, oplog_bodies
 from juki.domain.kana import match_key
 from juki_local.system import LocalSystem
 from test_move_in_flow import MOVE_IN
@@ -104,10 +103,7 @@ def test_the_search_is_in_the_operation_log(
     response = search(api, person_id=demo_head["person_id"])
     assert response.status_code == 200, response.text
     request_id = response.headers["x-amzn-RequestId"]
-    table = boto3.resource(
-        "dynamodb", region_name=local_system.emulator.region, endpoint_url=local_system.emulator.url
-    ).Table(local_system.description.name("oplog"))
-    (entry,) = [item["body"] for item in table.scan()["Items"] if item["body"]["request_id"] == request_id]
+    (entry,) = [body for body in oplog_bodies(local_system) if body["request_id"] == request_id]
     assert (entry["function"], entry["action"], entry["staff_id"]) == (
         "resident.search",
         "read",

@@ -6,9 +6,8 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-import boto3
 import pytest
-from boto3.dynamodb.conditions import Key
+from api_support import oplog_bodies
 from boto3.dynamodb.types import TypeDeserializer
 from juki.bootstrap import Services
 from juki.domain import movements as rules
@@ -113,14 +112,9 @@ def items(local_system: LocalSystem, table: str, pk: str) -> list[dict[str, Any]
 def oplog_for_movement(
     local_system: LocalSystem, movement_id: str, any_day: bool = False
 ) -> list[dict[str, Any]]:
-    table = boto3.resource(
-        "dynamodb", region_name=local_system.emulator.region, endpoint_url=local_system.emulator.url
-    ).Table(local_system.description.name("oplog"))
-    if any_day:
-        found = table.scan()["Items"]
-    else:
-        found = table.query(KeyConditionExpression=Key("pk").eq(f"DAY#{NOW.date().isoformat()}"))["Items"]
-    return [i for i in found if i["body"].get("movement_id") == movement_id]
+    """The movement's entries (of any day: ``any_day`` is kept for the callers' reading)."""
+    del any_day
+    return [{"body": body} for body in oplog_bodies(local_system) if body.get("movement_id") == movement_id]
 
 
 def test_draft_and_log_entry_are_written_together(services: Services, local_system: LocalSystem) -> None:

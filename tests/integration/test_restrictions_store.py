@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+from api_support import oplog_bodies
 from boto3.dynamodb.conditions import Key
 from juki.adapters.restrictions import SUPPORT_MEASURES, DynamoRestrictionStore, target_key
 from juki.adapters.system import JST
@@ -45,12 +46,7 @@ def fresh_person(services: Services) -> str:
 
 
 def oplog(local_system: LocalSystem, person_id: str) -> list[dict[str, Any]]:
-    table = boto3.resource(
-        "dynamodb", region_name=local_system.emulator.region, endpoint_url=local_system.emulator.url
-    ).Table(local_system.description.name("oplog"))
-    day = datetime.now(JST).date().isoformat()
-    found = table.query(KeyConditionExpression=Key("pk").eq(f"DAY#{day}"))["Items"]
-    return [item["body"] for item in found if person_id in item["body"]["persons"]]
+    return [body for body in oplog_bodies(local_system) if person_id in body["persons"]]
 
 
 def ledger_items(local_system: LocalSystem, pk: str) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from api_support import oplog_bodies
 from juki.adapters.dynamodb import identity_bucket_key
 from juki.adapters.records_archive import archive_key
 from juki.adapters.retention_stores import (
@@ -128,8 +129,7 @@ def versions_of(local_system: LocalSystem, bucket: str, key: str) -> list[str]:
 
 
 def log_entries(local_system: LocalSystem, execution: str) -> list[dict[str, Any]]:
-    rows = items(local_system, "oplog", f"DAY#{TODAY.isoformat()}")
-    return [row["body"] for row in rows if row["body"]["request_id"] == execution]
+    return [body for body in oplog_bodies(local_system) if body["request_id"] == execution]
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 from juki.adapters.system import JST
 from juki.bootstrap import Services
@@ -275,12 +274,11 @@ def test_every_search_is_logged_with_the_persons_returned(
     request_id = uuid.uuid4().hex
     actor = Actor("S3001", frozenset({Role.VIEWER}), "清水区役所", "T9", "caller", request_id)
     result = search(services, actor, family_name=family.family_name, given_name="花")
-    table = boto3.resource(
-        "dynamodb", region_name=local_system.emulator.region, endpoint_url=local_system.emulator.url
-    ).Table(local_system.description.name("oplog"))
-    (entry,) = [item["body"] for item in table.scan()["Items"] if item["body"]["request_id"] == request_id]
-    assert (entry["function"], entry["action"], entry["staff_id"]) == ("resident.search", "read", "S3001")
-    assert entry["persons"] == [hit.person.person_id for hit in result.persons] == [family.wife]
+    now = datetime.now(JST)
+    logged = services.oplog_reader.between(now - timedelta(minutes=5), now + timedelta(seconds=1))
+    (entry,) = [e for e in logged if e.request_id == request_id]
+    assert (entry.function, entry.action, entry.staff_id) == ("resident.search", "read", "S3001")
+    assert entry.persons == [hit.person.person_id for hit in result.persons] == [family.wife]
 
 
 def test_search_needs_the_read_permission(services: Services) -> None:

@@ -32,13 +32,13 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
-from juki.domain.errors import NotFound
+from juki.domain.errors import Forbidden, NotFound
 from juki.domain.linkage import Recipient
 from juki.domain.model import Movement
 from juki.domain.my_number import MyNumberVault, SealedMyNumber
 from juki.domain.oplog import entry_for
 from juki.domain.records import HouseholdRecord, PersonRecord
-from juki.domain.restrictions import Restriction, SupportMeasure
+from juki.domain.restrictions import Restriction, SupportMeasure, in_force
 from juki.domain.staff import Actor, Permission
 from juki.domain.values import HouseholdStatus, MovementKind, OptionalText, ShortText
 from juki.services.access import require
@@ -86,6 +86,10 @@ class DisclosureRequest(BaseModel):
         description="確認した本人確認書類 (例: 個人番号カード、運転免許証)", examples=["個人番号カード"]
     )
     reference: OptionalText | None = Field(default=None, description="受付番号など (庁内の整理番号)")
+    by_representative: bool = Field(
+        default=False,
+        description="代理人による請求 (支援措置の対象者については受け付けず、本人の請求のみ)",
+    )
 
 
 # -- the report ----------------------------------------------------------------------------------
@@ -306,7 +310,22 @@ class DisclosureService:
         """Builds the report, logs the export, stores it as JSON and PDF, and returns the report
         with a short-lived link to the PDF. Restrictions do not block it (it is the person's own)."""
         require(actor, Permission.DISCLOSURE)
-        report = self.build(person_id, request, actor)
+        try:
+            report = self.build(person_id, request, actor)
+        except Forbidden as refusal:
+            self._log.append(
+                entry_for(
+                    actor,
+                    entry_id=self._ids.new_id(),
+                    at=self._clock.now(),
+                    function=FUNCTION,
+                    action="export",
+                    persons=[person_id],
+                    outcome="refused",
+                    code=refusal.code,
+                )
+            )
+            raise
         pdf = self._renderer.render(report.stored_copy())
         households = sorted({entry.household_id for entry in report.households})
         shown = report.my_number is not None or bool(report.previous_my_numbers)
@@ -346,6 +365,17 @@ class DisclosureService:
         movement_ids = list(dict.fromkeys(v.movement_id for v in versions))
         current, *earlier = reversed(versions)
         records = self._restrictions.on_targets([person_id], household_ids)
+        if request.by_representative and any(
+            isinstance(r, SupportMeasure) and r.person_id == person_id and in_force(r, self._clock.now())
+            for r in records
+        ):
+            # 支援措置: the person's address must not reach anyone acting for them, who may be the
+            # very person they are protected from. Only the person themself may ask.
+            raise Forbidden(
+                "SUPPORT_MEASURE",
+                "支援措置の対象の方の開示請求は、ご本人からのみ受け付けます",
+                "by_representative",
+            )
         certificates = self._certificates.for_person(person_id)
         return DisclosureReport(
             report_id=self._ids.new_id(),
