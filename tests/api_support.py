@@ -59,7 +59,12 @@ def oplog_items(system: LocalSystem) -> list[dict[str, Any]]:
     return [item for page in pages for item in page["Items"] if "body" in item]
 
 
+def oplog_rows(system: LocalSystem) -> list[dict[str, Any]]:
+    """The entries' items (keys, seal attributes and body) as plain values."""
+    plain = TypeDeserializer()
+    return [{key: plain.deserialize(value) for key, value in item.items()} for item in oplog_items(system)]
+
+
 def oplog_bodies(system: LocalSystem) -> list[dict[str, Any]]:
     """The entries themselves (``OperationLogEntry`` as stored), as plain values."""
-    plain = TypeDeserializer()
-    return [plain.deserialize(item["body"]) for item in oplog_items(system)]
+    return [row["body"] for row in oplog_rows(system)]

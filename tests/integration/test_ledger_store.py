@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from api_support import oplog_bodies
+from api_support import oplog_rows
 from boto3.dynamodb.types import TypeDeserializer
 from juki.bootstrap import Services
 from juki.domain import movements as rules
@@ -114,7 +114,7 @@ def oplog_for_movement(
 ) -> list[dict[str, Any]]:
     """The movement's entries (of any day: ``any_day`` is kept for the callers' reading)."""
     del any_day
-    return [{"body": body} for body in oplog_bodies(local_system) if body.get("movement_id") == movement_id]
+    return [row for row in oplog_rows(local_system) if row["body"].get("movement_id") == movement_id]
 
 
 def test_draft_and_log_entry_are_written_together(services: Services, local_system: LocalSystem) -> None:
