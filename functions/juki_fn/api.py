@@ -31,10 +31,10 @@ from juki.adapters.staff_token import unverified_subject
 from juki.adapters.system import JST
 from juki.bootstrap import services
 from juki.domain.commands import MovementCommand
-from juki.domain.errors import DomainError, Forbidden, NotFound
+from juki.domain.errors import DomainError, Forbidden, NotFound, Unauthenticated
 from juki.domain.model import MovementStatus
 from juki.domain.oplog import OperationLogEntry
-from juki.domain.staff import Actor, Permission
+from juki.domain.staff import Actor, Permission, Role
 from juki.observability import logger, tracer
 from juki.services.inquiry import (
     HouseholdList,
@@ -383,10 +383,20 @@ def _with_error_responses(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+KIOSK_PREFIX = "/kiosk/"
+KIOSK_TERMINAL_HEADER = "X-Juki-Kiosk-Terminal"
+KIOSK_TERMINAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{2,39}$")
+
+
 def _authenticate(event: APIGatewayProxyEvent) -> Actor:
     """A valid token of a registered, active staff member signing in from one of their offices.
     The roles come from the staff register, read on every request, so a disabled or transferred
-    account is refused at once."""
+    account is refused at once. The ``/kiosk/`` routes are the certificate-issuing system's
+    (コンビニ交付): a machine, identified by its IAM role alone, acting for a card-authenticated
+    resident; no staff token there, and no other caller may use them."""
+    caller = event.request_context.identity.user_arn or "unknown"
+    if event.path.startswith(KIOSK_PREFIX):
+        return _kiosk(event, caller)
     claims = services().tokens.claims(event.headers.get(STAFF_TOKEN_HEADER))
     roles = services().staff.admit(claims.staff_id, claims.office)
     return Actor(
@@ -394,7 +404,25 @@ def _authenticate(event: APIGatewayProxyEvent) -> Actor:
         roles=roles,
         office=claims.office,
         terminal=claims.terminal,
-        caller=event.request_context.identity.user_arn or "unknown",
+        caller=caller,
+        request_id=event.request_context.request_id,
+    )
+
+
+def _kiosk(event: APIGatewayProxyEvent, caller: str) -> Actor:
+    if caller not in services().settings.kiosk_callers:
+        raise Forbidden("KIOSK_CALLER_NOT_ALLOWED", "この呼出元はコンビニ交付の操作を使えません")
+    terminal = event.headers.get(KIOSK_TERMINAL_HEADER) or ""
+    if not KIOSK_TERMINAL.match(terminal):
+        raise Unauthenticated(
+            "KIOSK_TERMINAL_MISSING", "キオスク端末の識別がありません", KIOSK_TERMINAL_HEADER
+        )
+    return Actor(
+        staff_id="system:kiosk",
+        roles=frozenset({Role.KIOSK}),
+        office="コンビニ交付",
+        terminal=terminal,
+        caller=caller,
         request_id=event.request_context.request_id,
     )
 

@@ -45,6 +45,10 @@ class JukiConfig:
     staff_token_audience: str = "juki-api"
     staff_token_public_keys: str = '{"keys": []}'
     api_allowed_principals: tuple[str, ...] = ()
+    # The certificate-issuing system (コンビニ交付): its IAM role ARNs, and what certificates print.
+    kiosk_caller_arns: tuple[str, ...] = ()
+    municipality_name: str = "静岡市"
+    mayor_title_and_name: str = "静岡市長"
     log_retention: logs.RetentionDays = logs.RetentionDays.TEN_YEARS
     pitr_recovery_period_days: int = 35
     backup_retention_days: int = 35
@@ -97,10 +101,10 @@ class JukiConfig:
             value = node.try_get_context(key)
             return default if value in (None, "") else int(value)
 
-        def principals() -> tuple[str, ...]:
-            value = node.try_get_context("api_allowed_principals")
+        def principals(key: str = "api_allowed_principals") -> tuple[str, ...]:
+            value = node.try_get_context(key)
             if value in (None, ""):
-                return defaults.api_allowed_principals
+                return tuple(getattr(defaults, key))
             if isinstance(value, str):
                 value = json.loads(value) if value.startswith("[") else value.split(",")
             return tuple(str(item).strip() for item in value if str(item).strip())
@@ -124,6 +128,9 @@ class JukiConfig:
                 else json.dumps(keys)
             ),
             api_allowed_principals=principals(),
+            kiosk_caller_arns=principals("kiosk_caller_arns"),
+            municipality_name=text("municipality_name", defaults.municipality_name),
+            mayor_title_and_name=text("mayor_title_and_name", defaults.mayor_title_and_name),
             log_retention=logs.RetentionDays[text("log_retention", defaults.log_retention.name)],
             pitr_recovery_period_days=number("pitr_recovery_period_days", defaults.pitr_recovery_period_days),
             backup_retention_days=number("backup_retention_days", defaults.backup_retention_days),

@@ -11,7 +11,13 @@ from datetime import date, timedelta
 from types import TracebackType
 
 from juki import bootstrap
-from juki.adapters.settings import ENV_APPROVAL_WAIT, ENV_TOKEN_MAX_LIFETIME
+from juki.adapters.settings import (
+    ENV_APPROVAL_WAIT,
+    ENV_KIOSK_CALLERS,
+    ENV_MAYOR,
+    ENV_MUNICIPALITY_NAME,
+    ENV_TOKEN_MAX_LIFETIME,
+)
 from juki.domain.staff import Role
 from juki.domain.staff_registry import NewStaffUser
 from juki_infra.description import (
@@ -40,6 +46,16 @@ COUNTER_SYSTEM = CallerCredential(
 )
 
 
+KIOSK_SYSTEM = CallerCredential(
+    access_key_id="AKIAJUKILOCALKIOSK01",
+    secret_access_key="local-demo-secret-for-the-certificate-kiosk",  # noqa: S106 - local demo only
+    caller_arn=f"arn:aws:iam::{ACCOUNT}:role/juki-certificate-kiosk-system",
+    name="証明発行システム (demo)",
+)
+DEMO_MUNICIPALITY_NAME = "静岡市"
+DEMO_MAYOR = "静岡市長　駿府 太郎"  # a made-up name: the demo's certificates certify nothing
+
+
 @dataclass
 class LocalOptions:
     api_port: int = 8080
@@ -49,7 +65,7 @@ class LocalOptions:
     municipality_code: str = SHIZUOKA_CITY
     approval_wait_seconds: float = 20.0
     resident_code_pool: int = 2000  # 住民票コード the CS designates at start
-    callers: tuple[CallerCredential, ...] = field(default=(COUNTER_SYSTEM,))
+    callers: tuple[CallerCredential, ...] = field(default=(COUNTER_SYSTEM, KIOSK_SYSTEM))
 
 
 class LocalSystem:
@@ -70,6 +86,9 @@ class LocalSystem:
             ENV_TOKEN_PUBLIC_KEYS: self.idp.jwks(),
             ENV_TOKEN_MAX_LIFETIME: str(DEMO_TOKEN_LIFETIME_SECONDS),
             ENV_APPROVAL_WAIT: str(self.options.approval_wait_seconds),
+            ENV_KIOSK_CALLERS: KIOSK_SYSTEM.caller_arn,
+            ENV_MUNICIPALITY_NAME: DEMO_MUNICIPALITY_NAME,
+            ENV_MAYOR: DEMO_MAYOR,
         }
         self.resources = provision(self.emulator, self.description, token_settings)
         bootstrap.services.cache_clear()  # a new emulator: build the services from the new environment

@@ -10,6 +10,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
+from juki.adapters import settings
 
 from juki_infra.description import (
     ENV_MUNICIPALITY_CODE,
@@ -113,6 +114,9 @@ class Functions(Construct):
             ENV_TOKEN_ISSUER: self.config.staff_token_issuer,
             ENV_TOKEN_AUDIENCE: self.config.staff_token_audience,
             ENV_TOKEN_PUBLIC_KEYS: self.config.staff_token_public_keys,
+            settings.ENV_KIOSK_CALLERS: ",".join(self.config.kiosk_caller_arns),
+            settings.ENV_MUNICIPALITY_NAME: self.config.municipality_name,
+            settings.ENV_MAYOR: self.config.mayor_title_and_name,
             "POWERTOOLS_SERVICE_NAME": "juki",
         }
         for table_spec in self.description.tables:

@@ -19,6 +19,9 @@ ENV_APPROVAL_WAIT = "JUKI_APPROVAL_WAIT_SECONDS"
 ENV_RESIDENT_CODE_LOW = "JUKI_RESIDENT_CODE_LOW_THRESHOLD"
 ENV_PII_KEY_ARN = "JUKI_PII_KEY_ARN"
 ENV_STAFF_TABLE = "JUKI_STAFF_TABLE"
+ENV_KIOSK_CALLERS = "JUKI_KIOSK_CALLER_ARNS"  # the certificate-issuing system's IAM roles (comma-separated)
+ENV_MUNICIPALITY_NAME = "JUKI_MUNICIPALITY_NAME"
+ENV_MAYOR = "JUKI_MAYOR_TITLE_AND_NAME"
 ENV_DOCUMENTS_BUCKET = "JUKI_DOCUMENTS_BUCKET"
 ENV_EXCHANGE_BUCKET = "JUKI_EXCHANGE_BUCKET"
 ENV_AUDIT_ARCHIVE_BUCKET = "JUKI_AUDIT_ARCHIVE_BUCKET"
@@ -70,6 +73,9 @@ class Settings:
     records_archive_bucket: str
     oplog_retention_days: int
     jobs: dict[str, str]  # scheduled job id → state machine ARN (those configured)
+    kiosk_callers: frozenset[str]  # caller ARNs of the certificate-issuing system (コンビニ交付)
+    municipality_name: str  # printed on certificates (静岡市)
+    mayor_title_and_name: str  # the certifier printed on certificates (静岡市長 …)
     endpoint_url: str | None  # only for the local emulator; None in AWS
 
     @classmethod
@@ -97,6 +103,11 @@ class Settings:
             records_archive_bucket=env.get(ENV_RECORDS_ARCHIVE_BUCKET, ""),
             oplog_retention_days=int(env.get(ENV_OPLOG_RETENTION_DAYS, DEFAULT_OPLOG_RETENTION_DAYS)),
             jobs={job: env[name] for job, name in JOB_STATE_MACHINE_ENV.items() if env.get(name)},
+            kiosk_callers=frozenset(
+                arn.strip() for arn in env.get(ENV_KIOSK_CALLERS, "").split(",") if arn.strip()
+            ),
+            municipality_name=env.get(ENV_MUNICIPALITY_NAME, ""),
+            mayor_title_and_name=env.get(ENV_MAYOR, ""),
             resident_code_low_threshold=int(
                 env.get(ENV_RESIDENT_CODE_LOW, DEFAULT_RESIDENT_CODE_LOW_THRESHOLD)
             ),

@@ -23,6 +23,7 @@ class Permission(StrEnum):
     AUDIT = "audit.read"  # 操作ログの検索、点検報告、不審アクセスの報告
     DISCLOSURE = "disclosure.prepare"  # 開示請求への回答の作成
     OPERATIONS = "operations.run"  # 委託事業者の運用: 定期処理の起動と状況 (個人の情報は見ない)
+    KIOSK_ISSUE = "certificate.kiosk"  # 証明発行システム (コンビニ交付): カードで本人確認した本人の写し
     # Guarded items of a record: masked unless the caller holds the permission.
     RESIDENT_CODE_VIEW = "field.resident_code"  # 住民票コード
     KOSEKI_VIEW = "field.koseki"  # 本籍・筆頭者
@@ -43,6 +44,7 @@ class Role(StrEnum):
     AUDITOR = "auditor"  # 監査担当
     PRIVACY_OFFICER = "privacy_officer"  # 開示請求担当
     CONTRACTOR = "contractor"  # 委託事業者の運用担当
+    KIOSK = "kiosk"  # 証明発行システム (機械の呼出元、職員ではない)
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -88,7 +90,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.CONTRACTOR: frozenset({Permission.OPERATIONS}),
+    Role.KIOSK: frozenset({Permission.KIOSK_ISSUE}),
 }
+
+# Roles a staff account may hold; the kiosk role is the certificate-issuing system's, never a person's.
+STAFF_ROLES = frozenset(role for role in Role if role is not Role.KIOSK)
 
 # The operation-log functions in which each permission is exercised (for the review report).
 PERMISSION_FUNCTIONS: dict[Permission, frozenset[str]] = {
@@ -102,6 +108,7 @@ PERMISSION_FUNCTIONS: dict[Permission, frozenset[str]] = {
     Permission.AUDIT: frozenset({"audit.read"}),
     Permission.DISCLOSURE: frozenset({"disclosure.prepare"}),
     Permission.OPERATIONS: frozenset({"operations.run"}),
+    Permission.KIOSK_ISSUE: frozenset({"certificate.kiosk"}),
 }
 
 

@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 
 from juki.domain.errors import DomainError, Forbidden, Unauthenticated
-from juki.domain.staff import Permission, Role, permissions_of
+from juki.domain.staff import STAFF_ROLES, Permission, Role, permissions_of
 from juki.domain.values import ShortText, ascii_upper
 
 
@@ -126,7 +126,10 @@ class StaffUser(BaseModel):
 
 
 def _check_scope(roles: list[Role], contractor: str | None, valid_until: date | None, today: date) -> None:
-    """A contractor's account is narrow and temporary; a city employee's carries no contractor."""
+    """A contractor's account is narrow and temporary; a city employee's carries no contractor;
+    nobody holds the role of a machine."""
+    if not set(roles) <= STAFF_ROLES:
+        raise DomainError("MACHINE_ROLE", "証明発行システムの役割は職員のアカウントに付けられません", "roles")
     if Role.CONTRACTOR in roles or contractor is not None:
         if contractor is None or valid_until is None:
             raise DomainError(
