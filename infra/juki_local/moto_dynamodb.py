@@ -1,4 +1,4 @@
-"""Two corrections to moto's DynamoDB transactions for the local system.
+"""Three corrections to moto's DynamoDB for the local system.
 
 1. Cost. moto keeps a rollback copy of every table a transaction touches, made with
    ``copy.deepcopy`` once per operation, so one commit costs time in proportion to the whole
@@ -10,6 +10,11 @@
    transactions both succeed, and a conditional write is atomic. Every write (put, update,
    delete, and the transactions that use them) is serialised here, so a failed transaction's
    restore cannot overwrite a write made meanwhile either.
+3. Cost of a Query. moto answers a Query on the table's own key by reading every item of the
+   table and keeping those under the partition key asked for, so a Query costs time in
+   proportion to the whole table. Here it is shown only the items under that partition key
+   (moto keeps them together); the answer is the same, the cost that of the partition, as in
+   DynamoDB. Queries on an index are left as they are.
 """
 
 from __future__ import annotations
@@ -33,6 +38,33 @@ _original_writes: dict[str, Callable[..., Any]] = {
 }
 _original_copy_module = copy  # the module moto imported as ``copy``
 _lock = threading.RLock()
+_original_query = Table.query
+_INDEX_NAME_POSITION = 7  # Table.query(hash_key, range_comparison, …, projection_expressions, index_name)
+
+
+class _OnePartition:
+    """A table as its own-key Query sees it: every attribute the table's, but its items only
+    those under one partition key. Nothing is changed, so other requests are unaffected."""
+
+    def __init__(self, table: Table, hash_key: DynamoType) -> None:
+        self._table = table
+        self._hash_key = hash_key
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._table, name)
+
+    def all_items(self) -> list[Any]:
+        found = self._table.items.get(self._hash_key)
+        if found is None:
+            return []
+        return list(found.values()) if self._table.range_key_attr else [found]
+
+
+def keyed_query(self: Table, hash_key: DynamoType | None, *args: Any, **kwargs: Any) -> Any:
+    index_name = args[_INDEX_NAME_POSITION - 1] if len(args) >= _INDEX_NAME_POSITION else None
+    if hash_key is None or kwargs.get("index_name") or index_name:
+        return _original_query(self, hash_key, *args, **kwargs)
+    return _original_query(_OnePartition(self, hash_key), hash_key, *args, **kwargs)  # type: ignore[arg-type]
 
 
 def _deepcopy_except_tables(value: Any, memo: dict[int, Any] | None = None) -> Any:
@@ -102,6 +134,7 @@ def install() -> None:
     for name, write in _original_writes.items():
         setattr(DynamoDBBackend, name, _serialised(write))
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+    Table.query = keyed_query  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
@@ -109,3 +142,4 @@ def uninstall() -> None:
     for name, write in _original_writes.items():
         setattr(DynamoDBBackend, name, write)
     DynamoDBBackend.transact_write_items = _original_transact  # type: ignore[method-assign]
+    Table.query = _original_query  # type: ignore[method-assign]

@@ -8,7 +8,9 @@ import uuid
 
 import pytest
 from botocore.exceptions import ClientError
+from juki_local import moto_dynamodb
 from juki_local.system import LocalSystem
+from moto.dynamodb.models.table import Table
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +88,49 @@ def test_concurrent_conditional_transactions_never_lose_an_update(
     final = int(dynamodb.get_item(TableName=table, Key=key("counter"))["Item"]["v"]["N"])
     assert final == len(wins)
     assert sorted(wins) == list(range(final))  # each value was won exactly once
+
+
+def test_a_query_by_key_answers_as_dynamodb_does(local_system: LocalSystem, table: str) -> None:
+    """The Query shortcut (only the partition asked for is read) changes no answer: order, ranges,
+    filters, pages, the reverse order and an absent partition all behave as before."""
+    assert Table.query is moto_dynamodb.keyed_query, "the shortcut is installed with the emulator"
+    dynamodb = local_system.emulator.client("dynamodb")
+    partition = f"q-{uuid.uuid4().hex[:6]}"
+    for n in (3, 1, 2, 5, 4):
+        dynamodb.put_item(
+            TableName=table, Item={"pk": {"S": partition}, "sk": {"S": f"{n:02d}"}, "n": {"N": str(n)}}
+        )
+    dynamodb.put_item(TableName=table, Item={"pk": {"S": f"{partition}-other"}, "sk": {"S": "01"}})
+
+    def query(**extra: object) -> list[str]:
+        answer = dynamodb.query(
+            TableName=table,
+            KeyConditionExpression="pk = :p" + extra.pop("range", ""),  # type: ignore[operator]
+            ExpressionAttributeValues={":p": {"S": partition}, **extra.pop("values", {})},  # type: ignore[dict-item]
+            **extra,
+        )
+        return [item["sk"]["S"] for item in answer["Items"]]
+
+    assert query() == ["01", "02", "03", "04", "05"]
+    assert query(ScanIndexForward=False) == ["05", "04", "03", "02", "01"]
+    assert query(range=" AND sk BETWEEN :a AND :b", values={":a": {"S": "02"}, ":b": {"S": "04"}}) == [
+        "02", "03", "04",
+    ]  # fmt: skip
+    assert query(FilterExpression="n > :two", values={":two": {"N": "2"}}) == ["03", "04", "05"]
+    first = dynamodb.query(
+        TableName=table,
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": partition}},
+        Limit=2,
+    )
+    rest = dynamodb.query(
+        TableName=table,
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": partition}},
+        ExclusiveStartKey=first["LastEvaluatedKey"],
+    )
+    assert [i["sk"]["S"] for i in first["Items"] + rest["Items"]] == ["01", "02", "03", "04", "05"]
+    empty = dynamodb.query(
+        TableName=table, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "absent"}}
+    )
+    assert empty["Items"] == []
