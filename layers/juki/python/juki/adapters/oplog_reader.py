@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from typing import Any, ClassVar
 
-from pynamodb.attributes import MapAttribute, UnicodeAttribute
+from pynamodb.attributes import UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 
+from juki.adapters.dynamodb import OplogItem
 from juki.adapters.system import JST
 from juki.adapters.tables import bind
 from juki.domain.oplog import OperationLogEntry
@@ -29,16 +28,10 @@ class _ByStaff(GlobalSecondaryIndex["LogRow"]):
     sk = UnicodeAttribute(range_key=True)
 
 
-class LogRow(Model):
-    """An operation-log item as stored (``juki.adapters.dynamodb.oplog_item`` writes it)."""
+class LogRow(OplogItem):
+    """An operation-log item as stored (``juki.adapters.dynamodb.oplog_item``), with the index by
+    staff member for reading."""
 
-    class Meta:
-        table_name: ClassVar[str | None] = None
-
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
-    staff_id = UnicodeAttribute()
-    body: MapAttribute[str, Any] = MapAttribute()
     by_staff = _ByStaff()
 
 

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from juki.domain.errors import DomainError, Forbidden, Unauthenticated
 from juki.domain.staff import STAFF_ROLES, Permission, Role, permissions_of
@@ -41,10 +41,17 @@ Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, m
 Change = Literal["registered", "roles", "offices", "disabled", "transferred", "enabled"]
 
 
-def _distinct[T](values: list[T], what: str) -> list[T]:
-    if len(set(values)) != len(values):
-        raise ValueError(f"{what}が重複しています")
-    return values
+def _distinct[T](what: str) -> AfterValidator:
+    def check(values: list[T]) -> list[T]:
+        if len(set(values)) != len(values):
+            raise ValueError(f"{what}が重複しています")
+        return values
+
+    return AfterValidator(check)
+
+
+Roles = Annotated[list[Role], _distinct("役割")]
+Offices = Annotated[list[Office], Field(min_length=1, max_length=20), _distinct("庁舎")]
 
 
 class NewStaffUser(BaseModel):
@@ -55,44 +62,24 @@ class NewStaffUser(BaseModel):
     staff_id: StaffId = Field(description="職員ID (認証基盤の利用者ID、英大文字で始まる3〜16文字)")
     name: ShortText = Field(description="氏名")
     employee_number: EmployeeNumber = Field(description="職員番号 (委託事業者は社員番号)。一人一アカウント")
-    roles: list[Role] = Field(description="役割")
-    offices: list[Office] = Field(min_length=1, max_length=20, description="操作できる庁舎・所属")
+    roles: Roles = Field(description="役割")
+    offices: Offices = Field(description="操作できる庁舎・所属")
     contractor: ShortText | None = Field(default=None, description="委託事業者名 (委託事業者の職員のみ)")
     valid_until: date | None = Field(default=None, description="利用期限 (委託事業者は必須)")
-
-    @field_validator("roles")
-    @classmethod
-    def _roles(cls, roles: list[Role]) -> list[Role]:
-        return _distinct(roles, "役割")
-
-    @field_validator("offices")
-    @classmethod
-    def _offices(cls, offices: list[str]) -> list[str]:
-        return _distinct(offices, "庁舎")
 
 
 class RoleChange(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    roles: list[Role] = Field(description="新しい役割 (空にするとどの機能も使えない)")
+    roles: Roles = Field(description="新しい役割 (空にするとどの機能も使えない)")
     reason: Reason = Field(description="変更の理由 (操作ログに残る)")
-
-    @field_validator("roles")
-    @classmethod
-    def _roles(cls, roles: list[Role]) -> list[Role]:
-        return _distinct(roles, "役割")
 
 
 class OfficeChange(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    offices: list[Office] = Field(min_length=1, max_length=20, description="新しい庁舎・所属")
+    offices: Offices = Field(description="新しい庁舎・所属")
     reason: Reason = Field(description="変更の理由")
-
-    @field_validator("offices")
-    @classmethod
-    def _offices(cls, offices: list[str]) -> list[str]:
-        return _distinct(offices, "庁舎")
 
 
 class StatusChange(BaseModel):
