@@ -290,12 +290,15 @@ def per_move_in(counts: Counter[str]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """``python -m bench`` runs every section and writes the whole report; ``python -m bench
-    protection`` runs the protection-cost section alone and replaces only it in the report."""
-    from bench import protection
+    protection`` (or ``certificates``) runs that section alone and replaces only it in the report."""
+    from bench import certificates, protection
 
     sections = sys.argv[1:] if argv is None else argv
+    if sections == ["certificates"]:  # issue 5: the certificate section alone
+        print("\n".join(certificates.write()))
+        return
     if sections not in ([], ["protection"]):
-        raise SystemExit("usage: python -m bench [protection]")
+        raise SystemExit("usage: python -m bench [protection | certificates]")
     protection_lines = protection.section(protection.measure())
     if sections == ["protection"]:
         previous = (
@@ -303,7 +306,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         lines = replace_section(previous, protection_lines)
     else:
-        lines = foundation_report() + protection_lines
+        lines = foundation_report() + protection_lines + certificates.section(certificates.measure())
     REPORT.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
 

@@ -158,7 +158,7 @@ class CertificateDocument(BaseModel):
     layout: Layout
     title: str = Field(description="表題 (例: 住民票の写し)")
     municipality_name: str = Field(description="市町村名 (例: 静岡市)")
-    mayor_title_and_name: str = Field(description="証明者 (例: 静岡市長 難波 喬司)")
+    mayor_title_and_name: str = Field(description="証明者 (例: 静岡市長 駿府 太郎)")
     issued_on_text: str = Field(description="交付日 (和暦)")
     as_of_text: str | None = Field(default=None, description="過去の日現在の写しの場合の注記")
     official_use: bool = Field(description="公用 (表示する)")
