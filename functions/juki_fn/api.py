@@ -50,6 +50,8 @@ from pydantic import BaseModel, Field, StringConstraints
 from juki_fn.acting import acting_as, current_actor, done
 from juki_fn.audit_api import ROUTES as AUDIT_ROUTES
 from juki_fn.audit_api import router as audit_router
+from juki_fn.certificates_api import ROUTES as CERTIFICATE_ROUTES
+from juki_fn.certificates_api import router as certificates_router
 from juki_fn.disclosure_api import ROUTES as DISCLOSURE_ROUTES
 from juki_fn.disclosure_api import router as disclosure_router
 from juki_fn.errors import (
@@ -93,6 +95,7 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], Permission] = {
     **UNUSUAL_ACCESS_ROUTES,
     **DISCLOSURE_ROUTES,
     **AUDIT_ROUTES,
+    **CERTIFICATE_ROUTES,
 }
 
 # Japanese stays readable in responses (UTF-8), rather than \u escapes.
@@ -185,6 +188,7 @@ app.include_router(operations_router)
 app.include_router(unusual_access_router)
 app.include_router(disclosure_router)
 app.include_router(audit_router)
+app.include_router(certificates_router)
 
 
 @app.post(

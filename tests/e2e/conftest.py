@@ -42,16 +42,21 @@ FINAL_TEST = "test_the_whole_end_to_end_run_left_no_personal_data"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The schema fuzzing goes after the scenario tests (the drafts, staff accounts and job runs it
-    makes are then no part of theirs), and the scan of the whole run after everything else."""
+    """The end-to-end tests run together (the scan watches them as one run, from the first to the
+    last), wherever the first of them was selected; the schema fuzzing goes after the scenario
+    tests (the drafts, staff accounts and job runs it makes are then no part of theirs), and the
+    scan of the whole run after everything else."""
     fuzz = [
         item for item in items if item.path.parent == E2E_DIR and item.path.name == "test_schemathesis.py"
     ]
     final = [item for item in items if item.path.parent == E2E_DIR and item.name == FINAL_TEST]
     moved = set(map(id, fuzz + final))
-    rest = [item for item in items if id(item) not in moved]
-    last_e2e = max((index for index, item in enumerate(rest) if _is_end_to_end(item)), default=-1)
-    items[:] = [*rest[: last_e2e + 1], *fuzz, *final, *rest[last_e2e + 1 :]]
+    scenarios = [item for item in items if _is_end_to_end(item) and id(item) not in moved]
+    e2e = {id(item) for item in items if _is_end_to_end(item)}
+    first = next((index for index, item in enumerate(items) if id(item) in e2e), len(items))
+    before = [item for item in items[:first] if id(item) not in e2e]
+    after = [item for item in items[first:] if id(item) not in e2e]
+    items[:] = [*before, *scenarios, *fuzz, *final, *after]
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -26,8 +26,8 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 from juki.domain.staff import Permission, Role, permissions_of
 from juki_fn.api import ROUTE_PERMISSIONS, STAFF_TOKEN_HEADER, openapi_schema
-from juki_local.sigv4 import sign_headers
-from juki_local.system import COUNTER_SYSTEM, LocalSystem
+from juki_local.sigv4 import CallerCredential, sign_headers
+from juki_local.system import COUNTER_SYSTEM, KIOSK_SYSTEM, LocalSystem
 from juki_local.tokens import DEMO_STAFF, DemoStaff
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -69,17 +69,18 @@ DOCUMENTED_CHECKS = [
 
 
 class SigV4(requests.auth.AuthBase):
-    """Signs the request exactly as it goes on the wire, as the counter system (IAM)."""
+    """Signs the request exactly as it goes on the wire, as a calling system (IAM)."""
 
-    def __init__(self, region: str) -> None:
+    def __init__(self, region: str, credential: CallerCredential = COUNTER_SYSTEM) -> None:
         self.region = region
+        self.credential = credential
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         body = request.body or b""
         data = body.encode() if isinstance(body, str) else body
         assert isinstance(data, bytes)
         signed = sign_headers(request.method or "GET", request.url or "", dict(request.headers), data,
-                              COUNTER_SYSTEM, self.region)  # fmt: skip
+                              self.credential, self.region)  # fmt: skip
         request.headers.update(signed)
         return request
 
@@ -88,6 +89,14 @@ class SigV4(requests.auth.AuthBase):
 def signed_session(local_system: LocalSystem) -> Iterator[requests.Session]:
     with requests.Session() as session:
         session.auth = SigV4(local_system.emulator.region)
+        yield session
+
+
+@pytest.fixture(scope="module")
+def kiosk_session(local_system: LocalSystem) -> Iterator[requests.Session]:
+    """Signed as the certificate-issuing system (コンビニ交付), the only caller of the /kiosk/ routes."""
+    with requests.Session() as session:
+        session.auth = SigV4(local_system.emulator.region, KIOSK_SYSTEM)
         yield session
 
 
@@ -189,12 +198,18 @@ def _is_repeat(case: schemathesis.Case) -> bool:
     suppress_health_check=list(HealthCheck),
 )
 def test_every_operation_answers_as_documented(
-    case: schemathesis.Case, local_system: LocalSystem, signed_session: requests.Session
+    case: schemathesis.Case,
+    local_system: LocalSystem,
+    signed_session: requests.Session,
+    kiosk_session: requests.Session,
 ) -> None:
     if _is_repeat(case):
         return
     # The operation's own method: a negative case may send another (TRACE, say) to the same path.
     permission = ROUTE_PERMISSIONS[(case.operation.method.upper(), case.operation.path)]
+    if permission is Permission.KIOSK_ISSUE:
+        _check_kiosk_route(case, local_system, kiosk_session, signed_session)
+        return
     allowed, refused = staff_for(permission)
     base_url = local_system.api_url
 
@@ -215,6 +230,28 @@ def test_every_operation_answers_as_documented(
     assert invalid.status_code == 401, (
         f"{case.method} {case.formatted_path}: {invalid.status_code} {invalid.text}"
     )
+
+
+def _check_kiosk_route(
+    case: schemathesis.Case,
+    system: LocalSystem,
+    kiosk_session: requests.Session,
+    counter_session: requests.Session,
+) -> None:
+    """A /kiosk/ route answers the certificate-issuing system (its IAM role and a terminal) as
+    documented, and refuses every other caller whatever staff token it brings."""
+    kiosk = case.call(
+        base_url=system.api_url, session=kiosk_session, headers={"X-Juki-Kiosk-Terminal": "KIOSK-01"}
+    )
+    _check(case, kiosk, "the kiosk system")
+    for token in (system.token(DEMO_STAFF[0]), f"invalid.{uuid.uuid4().hex}.token"):
+        other = case.call(
+            base_url=system.api_url, session=counter_session, headers={STAFF_TOKEN_HEADER: token}
+        )
+        _check(case, other, "the counter system")
+        assert other.status_code == 403, (
+            f"{case.method} {case.formatted_path}: {other.status_code} {other.text}"
+        )
 
 
 def test_the_document_describes_the_error_answers() -> None:

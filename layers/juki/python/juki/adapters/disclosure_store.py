@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
+from juki.adapters.certificates import certificate_issuances
 from juki.adapters.dynamodb import OutboxItem
 from juki.adapters.pdf.disclosure_pdf import DisclosurePdf
 from juki.adapters.restrictions import DynamoRestrictionStore
 from juki.adapters.system import SystemClock, UuidSource
 from juki.adapters.tables import bind
 from juki.domain.restrictions import Restriction, SupportMeasure
-from juki.services.disclosure import DisclosureService, NoCertificateSource, OutboxMessage
+from juki.services.disclosure import DisclosureService, OutboxMessage
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -110,7 +111,7 @@ def build_disclosure(services: Services) -> DisclosureService:
         ledger=services.store,
         restrictions=RestrictionReader(restrictions),
         outbox=DynamoOutboxRecords(settings.outbox_table, settings.region, settings.endpoint_url),
-        certificates=NoCertificateSource(),
+        certificates=services.part(certificate_issuances),
         vault=services.my_numbers,
         renderer=DisclosurePdf(),
         archive=S3ReportArchive(settings.documents_bucket, settings.region, settings.endpoint_url),

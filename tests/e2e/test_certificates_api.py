@@ -1,0 +1,148 @@
+"""Certificates over HTTP: the counter issues a 住民票の写し (the PDF behind a short-lived link, read
+back with pdftotext), lists the 交付履歴, and the certificate-issuing system (コンビニ交付) asks for a
+copy for a card-authenticated resident with its own SigV4 credential; the counter system's
+credential may not use the kiosk route."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import shutil
+import subprocess
+from typing import Any
+
+import pytest
+import requests
+from api_support import CLERK, VIEWER, ApiClient, oplog_bodies
+from juki_local.sigv4 import CallerCredential, sign_headers
+from juki_local.system import COUNTER_SYSTEM, KIOSK_SYSTEM, LocalSystem
+from test_foreign_resident import card, final, foreign_items
+from test_move_in_flow import MOVE_IN
+
+KIOSK_TERMINAL = "FM-0001-SHIZUOKA"
+
+
+def moved_in(api: ApiClient, card_number: str) -> tuple[str, str]:
+    """A foreign resident of their own household (the card identifies them at the kiosk)."""
+    body: dict[str, Any] = copy.deepcopy(MOVE_IN)
+    family = "ノ" + "".join("アイウエオカキクケコ"[int(c)] for c in card_number[2:7])
+    name = {
+        "family_name": family,
+        "given_name": "ミン",
+        "family_name_kana": family,
+        "given_name_kana": "ミン",
+    }
+    body["members"] = [
+        {
+            "name": name,
+            "birth_date": "1990-03-03",
+            "sex": "female",
+            "relationship": "世帯主",
+            "foreign_resident": foreign_items(card_number),
+        }
+    ]
+    (person,) = final(api, body)["result"]["person_ids"]
+    return str(person), family
+
+
+def kiosk(
+    system: LocalSystem, body: dict[str, Any], credential: CallerCredential = KIOSK_SYSTEM
+) -> requests.Response:
+    """Signed as the certificate-issuing system signs, with its terminal; no staff token."""
+    url = f"{system.api_url}/kiosk/certificates"
+    data = json.dumps(body).encode()
+    headers = {"Content-Type": "application/json", "X-Juki-Kiosk-Terminal": KIOSK_TERMINAL}
+    signed = sign_headers("POST", url, headers, data, credential, system.emulator.region)
+    return requests.post(url, headers=signed, data=data, timeout=60)
+
+
+def pdf_text(url: str) -> tuple[bytes, str]:
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    pdf = requests.get(url, timeout=30)
+    assert pdf.status_code == 200
+    assert pdf.content.startswith(b"%PDF")
+    done = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=pdf.content, capture_output=True, check=True
+    )
+    return pdf.content, done.stdout.decode()
+
+
+def request_body(person: str) -> dict[str, Any]:
+    return {
+        "kind": "resident_copy",
+        "layout": "individual",
+        "person_ids": [person],
+        "items": ["head_and_relationship"],
+        "requester_kind": "self",
+        "requester_name": "本人",
+        "purpose": "運転免許の更新",
+        "fee_category": "paid",
+    }
+
+
+def test_the_counter_issues_a_copy_and_lists_the_history(api: ApiClient, local_system: LocalSystem) -> None:
+    person, family = moved_in(api, card())
+    issued = api.request("POST", "/certificates", CLERK, request_body(person))
+    assert issued.status_code == 201, issued.text
+    answer = issued.json()
+    assert answer["pages"] >= 1
+    (number,) = answer["issue_numbers"]
+    pdf, text = pdf_text(answer["pdf_url"])
+    assert family in text
+    assert number in text.replace(" ", "")
+    assert hashlib.sha256(pdf).hexdigest() == answer["pdf_sha256"]
+
+    history = api.request("GET", f"/persons/{person}/certificates", CLERK)
+    assert history.status_code == 200, history.text
+    (record,) = history.json()["issuances"]
+    assert (record["issue_id"], record["pdf_sha256"]) == (answer["issue_id"], answer["pdf_sha256"])
+    assert (record["staff_id"], record["fee_category"], record["purpose"]) == (
+        CLERK.staff_id,
+        "paid",
+        "運転免許の更新",
+    )
+    assert api.request("GET", f"/persons/{person}/certificates", VIEWER).status_code == 403
+    assert api.request("POST", "/certificates", VIEWER, request_body(person)).status_code == 403
+
+    exports = [b for b in oplog_bodies(local_system) if person in b["persons"] and b["action"] == "export"]
+    assert [(e["function"], e["staff_id"], e["outcome"]) for e in exports] == [
+        ("certificate.issue", CLERK.staff_id, "success")
+    ]
+
+
+def test_the_kiosk_issues_for_the_card_holder(api: ApiClient, local_system: LocalSystem) -> None:
+    card_number = card()
+    person, family = moved_in(api, card_number)
+    issued = kiosk(
+        local_system,
+        {"card_serial": card_number, "layout": "individual", "items": [], "fee_category": "paid"},
+    )
+    assert issued.status_code == 201, issued.text
+    answer = issued.json()
+    assert answer["person_ids"] == [person]
+    assert f"-{KIOSK_TERMINAL}-" in answer["issue_numbers"][0]
+    _, text = pdf_text(answer["pdf_url"])
+    assert family in text
+
+    (record,) = api.request("GET", f"/persons/{person}/certificates", CLERK).json()["issuances"]
+    assert (record["channel"], record["staff_id"], record["requester_kind"]) == (
+        "kiosk",
+        "system:kiosk",
+        "self",
+    )
+    exports = [b for b in oplog_bodies(local_system) if person in b["persons"] and b["action"] == "export"]
+    assert [(e["function"], e["terminal"]) for e in exports] == [("certificate.kiosk", KIOSK_TERMINAL)]
+
+    unknown = kiosk(local_system, {"card_serial": "ZZ00000000ZZ"})
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["code"] == "CARD_NOT_FOUND"
+
+
+def test_the_kiosk_route_is_the_kiosk_systems_alone(api: ApiClient, local_system: LocalSystem) -> None:
+    refused = kiosk(local_system, {"card_serial": card()}, credential=COUNTER_SYSTEM)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "KIOSK_CALLER_NOT_ALLOWED"
+    as_staff = api.request("POST", "/kiosk/certificates", CLERK, {"card_serial": card()})
+    assert as_staff.status_code == 403
