@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import requests
-from api_support import CLERK, VIEWER, ApiClient, oplog_bodies
+from api_support import APPROVER, CLERK, VIEWER, ApiClient, oplog_bodies
 from juki_local.sigv4 import CallerCredential, sign_headers
 from juki_local.system import COUNTER_SYSTEM, KIOSK_SYSTEM, LocalSystem
 from test_foreign_resident import card, final, foreign_items
@@ -146,3 +146,20 @@ def test_the_kiosk_route_is_the_kiosk_systems_alone(api: ApiClient, local_system
     assert refused.json()["error"]["code"] == "KIOSK_CALLER_NOT_ALLOWED"
     as_staff = api.request("POST", "/kiosk/certificates", CLERK, {"card_serial": card()})
     assert as_staff.status_code == 403
+
+
+def test_the_kiosk_issues_for_a_my_number_card_holder_by_resident_code(
+    api: ApiClient, local_system: LocalSystem
+) -> None:
+    """A 個人番号カード is resolved by the issuing center to the holder's 住民票コード; the demo
+    residents are Japanese residents with codes and no residence card."""
+    demo = api.request("GET", "/persons/0000000019", APPROVER).json()["person"]  # the approver sees codes
+    issued = kiosk(local_system, {"resident_code": demo["resident_code"], "layout": "individual"})
+    assert issued.status_code == 201, issued.text
+    assert issued.json()["person_ids"] == ["0000000019"]
+    _, text = pdf_text(issued.json()["pdf_url"])
+    assert demo["name"]["family_name"] in text
+    both = kiosk(local_system, {"resident_code": demo["resident_code"], "card_serial": card()})
+    assert both.status_code == 422, "one identification, not two"
+    nobody = kiosk(local_system, {"resident_code": "10000000019"})
+    assert nobody.status_code in (404, 422)  # unknown code, or not a valid one

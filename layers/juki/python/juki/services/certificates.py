@@ -18,9 +18,9 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Annotated, Protocol
+from typing import Annotated, Protocol, Self
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from juki.domain import movements as movement_rules
 from juki.domain.certificates import (
@@ -43,7 +43,7 @@ from juki.domain.oplog import Action, OperationLogEntry, Outcome, entry_for
 from juki.domain.records import HouseholdRecord, PersonRecord
 from juki.domain.restrictions import Process, Restricted, enforce
 from juki.domain.staff import Actor, Permission
-from juki.domain.values import ResidentStatus
+from juki.domain.values import ResidentCode, ResidentStatus
 from juki.services.access import require
 from juki.services.ports import Clock, IdSource, OperationLog, RestrictionCheck
 
@@ -122,6 +122,9 @@ class LedgerAsOf(Protocol):
 
     def household_as_of(self, household_id: str, day: date) -> HouseholdRecord | None: ...
 
+    def resident_code_holder(self, code: str) -> str | None:
+        """The person a 住民票コード is recorded for, if any."""
+
 
 class RemovedArchive(Protocol):
     """Removed records moved out of the ledger after five years (除票の写し can still be issued)."""
@@ -151,12 +154,25 @@ class KioskCertificateRequest(BaseModel):
 
     model_config = {"frozen": True, "extra": "forbid"}
 
-    card_serial: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{8,20}$")] = Field(
-        description="本人確認したカードの番号"
+    card_serial: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{8,20}$")] | None = Field(
+        default=None, description="本人確認した在留カード・特別永住者証明書の番号"
+    )
+    resident_code: ResidentCode | None = Field(
+        default=None,
+        description=(
+            "個人番号カードで本人確認した場合: "
+            "証明書交付センターが利用者証明用電子証明書から求めた住民票コード"
+        ),
     )
     layout: Layout = Field(default=Layout.INDIVIDUAL, description="individual=本人のみ, household=世帯全員")
     items: list[OptionalItem] = Field(default_factory=list, description="記載を求める項目")
     fee_category: FeeCategory = Field(default=FeeCategory.PAID, description="手数料の区分 (公用は不可)")
+
+    @model_validator(mode="after")
+    def _one_identification(self) -> Self:
+        if (self.card_serial is None) == (self.resident_code is None):
+            raise ValueError("カードの番号か住民票コードのどちらか一方で本人を示してください")
+        return self
 
 
 class IssuedResult(BaseModel):
@@ -278,7 +294,11 @@ class CertificateService:
                 raise DomainError(
                     "KIOSK_OFFICIAL_USE", "コンビニ交付では公用の請求はできません", "fee_category"
                 )
-            person = self._card_holder(request.card_serial, today)
+            person = (
+                self._card_holder(request.card_serial, today)
+                if request.card_serial is not None
+                else self._code_holder(request.resident_code or "", today)
+            )
         except DomainError as refused:
             self._append(actor, FUNCTION_KIOSK, "export", [], [], outcome="refused", code=refused.code)
             raise
@@ -483,6 +503,14 @@ class CertificateService:
         if len(found) != 1:
             raise NotFound("CARD_NOT_FOUND", "このカードの住民の記録が見つかりません", "card_serial")
         return found[0]
+
+    def _code_holder(self, code: str, today: date) -> PersonRecord:
+        """The resident a 住民票コード is recorded for (a 個人番号カード, resolved by the issuing center)."""
+        person_id = self._ledger.resident_code_holder(code)
+        person = self._ledger.person_as_of(person_id, today) if person_id else None
+        if person is None or person.status != ResidentStatus.RESIDENT or person.resident_code != code:
+            raise NotFound("CARD_NOT_FOUND", "このカードの住民の記録が見つかりません", "resident_code")
+        return person
 
     def _append(
         self,
