@@ -32,11 +32,13 @@ ROUTES: dict[tuple[str, str], Permission] = {
     ("POST", "/certificates"): Permission.CERTIFICATE_ISSUE,
     ("GET", "/persons/{person_id}/certificates"): Permission.CERTIFICATE_ISSUE,
     ("POST", "/kiosk/certificates"): Permission.KIOSK_ISSUE,
+    ("POST", "/movements/{movement_id}/move-out-certificate"): Permission.CERTIFICATE_ISSUE,
 }
 
 router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
 
 PersonId = Annotated[str, Path(description="宛名番号 (10桁、検査数字付き)", pattern=r"^\d{10}$")]
+MovementId = Annotated[str, Path(description="異動番号", pattern=r"^[0-9a-f]{32}$")]
 
 
 def _issued_responses() -> dict[int, OpenAPIResponse]:
@@ -100,3 +102,18 @@ def issue_at_kiosk(
     request: Annotated[KioskCertificateRequest, Body(description="コンビニ交付の請求")],
 ) -> Response[str]:
     return _issued(services().part(build_certificates).issue_at_kiosk(request, current_actor()))
+
+
+@router.post(
+    "/movements/<movement_id>/move-out-certificate",
+    summary="転出証明書 (転出の本登録に続けて)",
+    description=(
+        "本登録した転出 (特例転出を除く) の転出証明書を、届出の内容のまま作成します。"
+        "記載する人・転出先・転出予定日は異動から取り、手数料は無料です。"
+    ),
+    responses=_issued_responses(),
+    tags=["証明書"],
+)
+@tracer.capture_method(capture_response=False, capture_error=False)
+def issue_move_out_certificate(movement_id: MovementId) -> Response[str]:
+    return _issued(services().part(build_certificates).issue_for_move_out(movement_id, current_actor()))

@@ -5,11 +5,13 @@ credential may not use the kiosk route."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
 import json
 import shutil
 import subprocess
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -163,3 +165,28 @@ def test_the_kiosk_issues_for_a_my_number_card_holder_by_resident_code(
     assert both.status_code == 422, "one identification, not two"
     nobody = kiosk(local_system, {"resident_code": "10000000019"})
     assert nobody.status_code in (404, 422)  # unknown code, or not a valid one
+
+
+def test_a_move_out_gets_its_certificate_from_the_notice(api: ApiClient, local_system: LocalSystem) -> None:
+    """転出証明書 for a 転出 just made final: the people, destination and dates from the notice."""
+    person, family = moved_in(api, card())
+    today = date.today()
+    move_out = {"kind": "move_out", "person_ids": [person], "planned_date": (today + timedelta(days=7)).isoformat(),
+                "notified_date": today.isoformat(),
+                "destination": {"prefecture": "愛知県", "municipality": "名古屋市中区", "street": "三の丸三丁目1番1号"}}  # fmt: skip
+    movement = final(api, move_out)
+    path = f"/movements/{movement['movement_id']}/move-out-certificate"
+    assert api.request("POST", path, VIEWER).status_code == 403
+    issued = api.request("POST", path, CLERK)
+    assert issued.status_code == 201, issued.text
+    answer = issued.json()
+    assert (answer["kind"], answer["person_ids"]) == ("move_out", [person])
+    pdf = (
+        base64.b64decode(answer["pdf_base64"]) if answer.get("pdf_base64") else pdf_text(answer["pdf_url"])[0]
+    )
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    assert "転出証明書" in text and family in text and "名古屋市中区" in text
+    (record,) = api.request("GET", f"/persons/{person}/certificates", CLERK).json()["issuances"]
+    assert (record["kind"], record["fee_category"]) == ("move_out", "exempt")
+    not_move_out = api.request("POST", f"/movements/{'0' * 32}/move-out-certificate", CLERK)
+    assert (not_move_out.status_code, not_move_out.json()["error"]["code"]) == (404, "MOVEMENT_NOT_FOUND")

@@ -35,9 +35,9 @@ from juki.domain.certificates import (
     OptionalItem,
     RequesterKind,
 )
-from juki.domain.commands import Cancellation
+from juki.domain.commands import Cancellation, MoveOut
 from juki.domain.errors import Conflict, DomainError, Issue, NotFound
-from juki.domain.model import Movement
+from juki.domain.model import Movement, MovementStatus
 from juki.domain.my_number import MyNumberVault
 from juki.domain.oplog import Action, OperationLogEntry, Outcome, entry_for
 from juki.domain.records import HouseholdRecord, PersonRecord
@@ -49,6 +49,8 @@ from juki.services.ports import Clock, IdSource, OperationLog, RestrictionCheck
 
 FUNCTION_ISSUE = "certificate.issue"
 FUNCTION_KIOSK = "certificate.kiosk"  # the permission's function in the review report
+MOVE_OUT_REQUESTER = "転出届の届出人"
+MOVE_OUT_PURPOSE = "転出届に伴う転出証明書 (転入届に添付)"
 LINK_SECONDS = 300  # the presigned link to the PDF: long enough to print, short enough to leak little
 KIOSK_PURPOSE = "コンビニ交付 (本人がカードで請求)"
 KIOSK_REQUESTER = "本人 (カード認証)"
@@ -124,6 +126,11 @@ class LedgerAsOf(Protocol):
 
     def resident_code_holder(self, code: str) -> str | None:
         """The person a 住民票コード is recorded for, if any."""
+
+    def get_movement(self, movement_id: str) -> Movement | None: ...
+
+    def get_person(self, person_id: str) -> PersonRecord | None:
+        """The latest version (a 転出 notified ahead of its date is already on it)."""
 
 
 class RemovedArchive(Protocol):
@@ -269,6 +276,32 @@ class CertificateService:
         require(actor, Permission.CERTIFICATE_ISSUE)
         return self._issue(request, actor, channel="counter", function=FUNCTION_ISSUE)
 
+    def issue_for_move_out(self, movement_id: str, actor: Actor) -> IssuedResult:
+        """転出証明書 for a 転出 just made final, printed at the counter as the 転出 is finished: the
+        people and the items come from the notice, not from a request. A 特例転出 (by the card)
+        has none: the new municipality gets the 転出証明書情報 through the CS."""
+        require(actor, Permission.CERTIFICATE_ISSUE)
+        movement = self._ledger.get_movement(movement_id)
+        if movement is None:
+            raise NotFound("MOVEMENT_NOT_FOUND", "異動が見つかりません", "movement_id")
+        command = movement.command
+        if not isinstance(command, MoveOut):
+            raise DomainError("NOT_MOVE_OUT", "転出の異動ではありません", "movement_id")
+        if command.card_move_out:
+            raise DomainError("CARD_MOVE_OUT", "特例転出には転出証明書を交付しません", "movement_id")
+        if movement.status is not MovementStatus.FINAL:
+            raise Conflict("MOVEMENT_NOT_FINAL", "本登録の済んでいない転出です", "movement_id")
+        request = CertificateRequest(
+            kind=CertificateKind.MOVE_OUT,
+            layout=Layout.HOUSEHOLD,
+            person_ids=command.person_ids,
+            requester_kind=RequesterKind.SELF,
+            requester_name=MOVE_OUT_REQUESTER,
+            purpose=MOVE_OUT_PURPOSE,
+            fee_category=FeeCategory.EXEMPT,
+        )
+        return self._issue(request, actor, channel="counter", function=FUNCTION_ISSUE)
+
     def history(self, person_id: str, actor: Actor) -> CertificateHistoryList:
         """交付履歴 of one person, newest first. Reading it is reading about the person: an
         error-level restriction on inquiry refuses it, as it refuses the record itself."""
@@ -330,7 +363,7 @@ class CertificateService:
         try:
             if day > today:
                 raise DomainError("AS_OF_IN_FUTURE", "未来の日現在の証明書は交付できません", "as_of")
-            loaded = self._load(person_ids, day)
+            loaded = self._load(person_ids, day, latest=request.kind is CertificateKind.MOVE_OUT)
             households = sorted(loaded.households)
             alerts = self._allowed(request, person_ids, households, now, kiosk=channel == "kiosk")
             self._refuse_if_pending(person_ids, households)
@@ -400,8 +433,13 @@ class CertificateService:
             acknowledged_alerts=alerts,
         )
 
-    def _load(self, person_ids: list[str], day: date) -> _Loaded:
-        persons = [self._person_on(pid, day) for pid in person_ids]
+    def _load(self, person_ids: list[str], day: date, *, latest: bool = False) -> _Loaded:
+        """The people as of the day, with their households and heads. A 転出証明書 certifies the
+        転出 as notified, usually ahead of its planned date: its people are read in their latest
+        version (``latest``), the one that carries the 転出."""
+        persons = [
+            self._ledger.get_person(pid) if latest else self._person_on(pid, day) for pid in person_ids
+        ]
         missing = [pid for pid, person in zip(person_ids, persons, strict=True) if person is None]
         if missing:
             raise NotFound("PERSON_NOT_FOUND", "その日の住民の記録が見つかりません", "person_ids")
