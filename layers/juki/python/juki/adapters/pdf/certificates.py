@@ -152,7 +152,8 @@ class _IssueCanvas(Canvas):
 
 
 class Seal(Flowable):
-    """The official seal (公印): a red square with the text in vertical columns, right to left.
+    """The official seal (公印): a square with the text in vertical columns, right to left, in black
+    as the standard specification asks of an electronic seal (at most 25 mm square).
     Drawn on the canvas (not a reportlab Drawing, which would name an unembedded base font)."""
 
     def __init__(self, text: str, font: str, size: float = SEAL_SIZE) -> None:
@@ -167,8 +168,8 @@ class Seal(Flowable):
     def draw(self) -> None:
         canvas, size, text = self.canv, self.size, self.text
         canvas.saveState()
-        canvas.setStrokeColor(RED)
-        canvas.setFillColor(RED)
+        canvas.setStrokeColor(colors.black)
+        canvas.setFillColor(colors.black)
         canvas.setLineWidth(1.6)
         canvas.rect(1, 1, size - 2, size - 2, stroke=1, fill=0)
         columns = 2 if len(text) > 3 else 1
