@@ -14,7 +14,6 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.exceptions import BotoCoreError, ClientError
 from juki.adapters.oplog_reader import DynamoOperationLogReader
 from juki.adapters.reports import S3ReportStore
 from juki.adapters.system import SystemClock, UuidSource
@@ -23,11 +22,8 @@ from juki.domain.staff import SystemActor
 from juki.observability import logger, tracer
 from juki.services.unusual_access import JOB, UNUSUAL_ACCESS_FOUND, UnusualAccessService
 from pydantic import BaseModel, ConfigDict, Field
-from pynamodb.exceptions import PynamoDBException
 
-
-class TransientError(Exception):
-    """Worth trying again: DynamoDB or S3 was briefly unavailable."""
+from juki_fn.tasks import storage_faults_retried
 
 
 def build_unusual_access(parts: Services) -> UnusualAccessService:
@@ -66,11 +62,8 @@ def unusual_access_handler(event: dict[str, Any], context: LambdaContext) -> dic
     task = DetectTask.model_validate(event)
     actor = SystemActor(JOB, task.execution or context.aws_request_id)
     service = services().part(build_unusual_access)
-    try:
+    with storage_faults_retried("unusual access"):
         summary = service.run(actor, task.input.day, run_id=task.execution, started_at=task.started_at)
-    except (PynamoDBException, BotoCoreError, ClientError) as error:
-        logger.warning("storage fault", extra={"error": type(error).__name__})
-        raise TransientError(type(error).__name__) from None
     logger.info(
         "unusual access checked",
         extra={"day": summary.day.isoformat(), "entries": summary.entries, "findings": summary.findings},

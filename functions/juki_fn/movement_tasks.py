@@ -24,15 +24,13 @@ from juki.services.resident_codes import RESIDENT_CODE_POOL_LOW
 from pydantic import BaseModel, ConfigDict
 from pynamodb.exceptions import PynamoDBException
 
+from juki_fn.tasks import TransientError
+
 ERROR_CODE = re.compile(r"^[A-Z][A-Z_]{2,39}$")
 
 
 class MovementRejected(Exception):
     """The movement fails the rules against the current ledger."""
-
-
-class TransientError(Exception):
-    """Worth trying again: another change won a race, or DynamoDB was briefly unavailable."""
 
 
 class TaskInput(BaseModel):

@@ -11,22 +11,18 @@ from datetime import date, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.exceptions import BotoCoreError, ClientError
 from juki.adapters.oplog_archive import build_oplog_audit
 from juki.bootstrap import services
 from juki.domain.oplog_chain import VerifyReport
 from juki.observability import logger, tracer
 from juki.services.oplog_audit import ChainCorrupt, OplogAudit
 from pydantic import BaseModel, ConfigDict
-from pynamodb.exceptions import PynamoDBException
+
+from juki_fn.tasks import storage_faults_retried
 
 OPLOG_CHAIN_BROKEN = "OPLOG_CHAIN_BROKEN"
 REPORTED_FINDINGS = 50  # a state's output stays small; the command line gives the whole report
 DEFAULT_VERIFY_DAYS = 31
-
-
-class TransientError(Exception):
-    """Worth trying again: DynamoDB or S3 was briefly unavailable."""
 
 
 class SealInput(BaseModel):
@@ -62,13 +58,11 @@ def seal_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any
     given = SealInput.model_validate(task.input or {})
     audit = _audit()
     try:
-        result = audit.seal_batch(audit.cutoff(given.until))
+        with storage_faults_retried("oplog seal"):
+            result = audit.seal_batch(audit.cutoff(given.until))
     except ChainCorrupt as error:
         logger.error("oplog seal stopped", extra={"code": OPLOG_CHAIN_BROKEN, "reason": str(error)})
         raise
-    except (PynamoDBException, ClientError, BotoCoreError) as error:
-        logger.warning("oplog seal fault", extra={"error": type(error).__name__})
-        raise TransientError(type(error).__name__) from None
     if result.unmarked:
         # Sealed (the manifest holds them) but gone or changed in the table before they could be
         # marked: tampering in the grace window. The chain goes on; verification names them.
@@ -120,11 +114,8 @@ def verify_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     from_day = given.from_day
     if from_day is None and not given.all:
         from_day = audit.default_verify_start(DEFAULT_VERIFY_DAYS)
-    try:
+    with storage_faults_retried("oplog verify"):
         report = audit.verify(from_day, given.to_day)
-    except (PynamoDBException, ClientError, BotoCoreError) as error:
-        logger.warning("oplog verify fault", extra={"error": type(error).__name__})
-        raise TransientError(type(error).__name__) from None
     summary = verify_summary(report)
     if report.intact:
         logger.info("oplog chain intact", extra={"batches": report.batches, "entries": report.entries})
@@ -147,11 +138,8 @@ def verify_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 @tracer.capture_lambda_handler(capture_response=False, capture_error=False)
 def purge_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = TaskEvent.model_validate(event)
-    try:
+    with storage_faults_retried("oplog purge"):
         result = _audit().purge(task.execution)
-    except (PynamoDBException, ClientError, BotoCoreError) as error:
-        logger.warning("oplog purge fault", extra={"error": type(error).__name__})
-        raise TransientError(type(error).__name__) from None
     if result.blocked_day is not None:
         logger.error(
             "oplog purge blocked by an unsealed entry",

@@ -17,7 +17,6 @@ from datetime import date, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.exceptions import BotoCoreError, ClientError
 from juki.adapters.retention_stores import build_retention
 from juki.adapters.system import JST
 from juki.bootstrap import services
@@ -26,11 +25,8 @@ from juki.domain.retention import JOBS, Job
 from juki.observability import logger, tracer
 from juki.services.retention import Counts, RunState
 from pydantic import BaseModel, ConfigDict, Field
-from pynamodb.exceptions import PynamoDBException
 
-
-class TransientError(Exception):
-    """Worth trying again: a concurrent change, or a service briefly unavailable."""
+from juki_fn.tasks import TransientError, storage_faults_retried
 
 
 class RetentionRefused(Exception):
@@ -78,16 +74,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         ),
     )
     try:
-        result = services().part(build_retention).step(state)
+        with storage_faults_retried("retention", job=state.job):
+            result = services().part(build_retention).step(state)
     except Conflict as error:
         logger.info("retention raced", extra={"code": error.code, "job": state.job})
         raise TransientError(error.code) from None
     except DomainError as error:
         logger.info("retention refused", extra={"code": error.code, "job": state.job})
         raise RetentionRefused(error.code) from None
-    except (PynamoDBException, ClientError, BotoCoreError) as error:
-        logger.warning("retention fault", extra={"error": type(error).__name__, "job": state.job})
-        raise TransientError(type(error).__name__) from None
     done = result.state
     answer: dict[str, Any] = {
         "more": result.more,
