@@ -11,8 +11,7 @@ is refused (deny by default).
 import json
 import re
 import traceback
-import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import partial
 from typing import Annotated, Any
 
@@ -28,12 +27,10 @@ from aws_lambda_powertools.shared.json_encoder import Encoder
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from juki.adapters.staff_token import unverified_subject
-from juki.adapters.system import JST
 from juki.bootstrap import services
 from juki.domain.commands import MovementCommand
 from juki.domain.errors import DomainError, Forbidden, NotFound, Unauthenticated
 from juki.domain.model import MovementStatus
-from juki.domain.oplog import OperationLogEntry
 from juki.domain.staff import Actor, Permission, Role
 from juki.observability import logger, tracer
 from juki.services.inquiry import (
@@ -432,25 +429,12 @@ def _kiosk(event: APIGatewayProxyEvent, caller: str) -> Actor:
 
 
 def _log_refused_sign_in(event: APIGatewayProxyEvent, error: DomainError) -> None:
-    """Every refused sign-in is in the operation log, with the subject the token claimed (plain,
-    never trusted) and why it was refused."""
-    token = event.headers.get(STAFF_TOKEN_HEADER)
-    claimed = unverified_subject(token)
-    services().store.append(
-        OperationLogEntry(
-            entry_id=uuid.uuid4().hex,
-            at=datetime.now(UTC).astimezone(JST),
-            staff_id=f"unverified:{claimed}" if claimed else "unknown",
-            office=None,
-            terminal=None,
-            caller=event.request_context.identity.user_arn or "unknown",
-            function="auth.sign_in",
-            action="login",
-            request_id=event.request_context.request_id,
-            outcome="refused",
-            code=error.code,
-            subject=f"{event.http_method} {event.resource or event.path}"[:120],
-        )
+    services().staff.record_refused_sign_in(
+        claimed=unverified_subject(event.headers.get(STAFF_TOKEN_HEADER)),
+        caller=event.request_context.identity.user_arn or "unknown",
+        request_id=event.request_context.request_id,
+        route=f"{event.http_method} {event.resource or event.path}",
+        code=error.code,
     )
 
 

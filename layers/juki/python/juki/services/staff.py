@@ -31,6 +31,7 @@ from juki.services.ports import Clock, IdSource, OperationLog
 
 FUNCTION_STAFF = "staff.admin"
 FUNCTION_AUDIT = "audit.read"
+FUNCTION_SIGN_IN = "auth.sign_in"
 MAX_REVIEW_DAYS = 400
 
 
@@ -111,6 +112,28 @@ class StaffService:
     def admit(self, staff_id: str, office: str) -> frozenset[Role]:
         """The roles of a registered, active account signing in from one of its offices."""
         return admit(self._directory.get(staff_id), office=office, today=self._clock.now().date())
+
+    def record_refused_sign_in(
+        self, *, claimed: str | None, caller: str, request_id: str, route: str, code: str
+    ) -> None:
+        """Every refused sign-in is in the operation log: the subject the token claimed (already
+        reduced to a plain form, never trusted: ``unverified:``), the route and why."""
+        self._log.append(
+            OperationLogEntry(
+                entry_id=self._ids.new_id(),
+                at=self._clock.now(),
+                staff_id=f"unverified:{claimed}" if claimed else "unknown",
+                office=None,
+                terminal=None,
+                caller=caller,
+                function=FUNCTION_SIGN_IN,
+                action="login",
+                request_id=request_id,
+                outcome="refused",
+                code=code,
+                subject=route[:120],
+            )
+        )
 
     # -- administration ----------------------------------------------------------------------
     def register(self, command: NewStaffUser, actor: Actor) -> StaffUser:
