@@ -1,5 +1,5 @@
-"""The task of the unusual-access state machine (statemachines/unusual_access.asl.json), and the
-composition of the service it runs (also used by ``juki_fn.unusual_access_api``).
+"""The task of the unusual-access state machine (statemachines/unusual_access.asl.json); the
+service it runs is composed by ``juki.adapters.reports.build_unusual_access``.
 
 The task is safe to repeat: the report of a day is the same each time and is written only when it
 differs, and the run's log entry has an id derived from the execution, written once. The task
@@ -12,31 +12,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from juki.adapters.oplog_reader import DynamoOperationLogReader
-from juki.adapters.reports import S3ReportStore
-from juki.adapters.system import SystemClock, UuidSource
-from juki.bootstrap import Services, services
+from juki.adapters.reports import build_unusual_access
+from juki.bootstrap import services
 from juki.domain.staff import SystemActor
 from juki.observability import logger, tracer
-from juki.services.unusual_access import JOB, UNUSUAL_ACCESS_FOUND, UnusualAccessService
+from juki.services.unusual_access import JOB, UNUSUAL_ACCESS_FOUND
 from pydantic import BaseModel, ConfigDict, Field
 
 from juki_fn.tasks import storage_faults_retried
-
-
-def build_unusual_access(parts: Services) -> UnusualAccessService:
-    settings = parts.settings
-    reader = DynamoOperationLogReader(settings.oplog_table, settings.region, settings.endpoint_url)
-    s3 = boto3.client("s3", region_name=settings.region, endpoint_url=settings.endpoint_url)
-    return UnusualAccessService(
-        reader,
-        S3ReportStore(s3, settings.documents_bucket),
-        parts.store,
-        SystemClock(),
-        UuidSource(),
-    )
 
 
 class DetectInput(BaseModel):

@@ -8,7 +8,8 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from juki.bootstrap import Services, services
+from juki.adapters.jobs import build_operations
+from juki.bootstrap import services
 from juki.domain.staff import Permission
 from juki.observability import tracer
 from juki.services.operations import JobList, JobRun, OperationsService
@@ -28,18 +29,6 @@ router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves __init__
 
 JobId = Annotated[str, Path(description="定期処理", pattern=r"^[a-z][a-z-]{1,40}$")]
 RunId = Annotated[str, Path(description="実行ID", pattern=r"^[A-Za-z0-9_-]{1,80}$")]
-
-
-def build_operations(built: Services) -> OperationsService:
-    import boto3  # noqa: PLC0415 - only this part needs its own client
-    from juki.adapters.jobs import StepFunctionsJobs  # noqa: PLC0415
-    from juki.adapters.system import SystemClock, UuidSource  # noqa: PLC0415
-
-    settings = built.settings
-    client = boto3.client("stepfunctions", region_name=settings.region, endpoint_url=settings.endpoint_url)
-    return OperationsService(
-        StepFunctionsJobs(client, settings.jobs), built.store, SystemClock(), UuidSource()
-    )
 
 
 def _operations() -> OperationsService:

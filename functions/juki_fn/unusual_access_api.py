@@ -8,13 +8,13 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
+from juki.adapters.reports import build_unusual_access
 from juki.bootstrap import services
 from juki.domain.staff import Permission
 from juki.domain.unusual_access import UnusualAccessReport
 from juki.observability import tracer
 
 from juki_fn.acting import current_actor
-from juki_fn.audit_tasks import build_unusual_access
 
 JSON = "application/json"
 TAGS = ["監査"]

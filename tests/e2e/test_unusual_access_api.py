@@ -9,12 +9,12 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from api_support import APPROVER, ApiClient
 from juki.adapters.oplog_reader import DynamoOperationLogReader
+from juki.adapters.reports import build_unusual_access
 from juki.bootstrap import Services
 from juki.domain.oplog import OperationLogEntry
 from juki.domain.staff import SystemActor
 from juki.domain.unusual_access import JAPAN
 from juki.services.unusual_access import report_key
-from juki_fn.audit_tasks import build_unusual_access
 from juki_local.tokens import DEMO_STAFF
 
 AUDITOR = next(staff for staff in DEMO_STAFF if "auditor" in staff.roles)  # registered at start

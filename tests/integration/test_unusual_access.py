@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from juki.adapters.oplog_reader import DynamoOperationLogReader
+from juki.adapters.reports import build_unusual_access
 from juki.adapters.stepfunctions import StepFunctionsWorkflow
 from juki.bootstrap import Services
 from juki.domain.oplog import Action, OperationLogEntry, Outcome
@@ -23,7 +24,6 @@ from juki.domain.staff import SystemActor
 from juki.domain.unusual_access import JAPAN, Basis, Rule, Thresholds, UnusualAccessReport
 from juki.observability import logger
 from juki.services.unusual_access import JOB, UNUSUAL_ACCESS_FOUND, report_key
-from juki_fn.audit_tasks import build_unusual_access
 from juki_local.system import LocalSystem
 
 DAY = date(2031, 2, 3)

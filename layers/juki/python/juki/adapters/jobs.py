@@ -6,10 +6,15 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from juki.services.operations import JobRun
+import boto3
+
+from juki.adapters.system import SystemClock, UuidSource
+from juki.services.operations import JobRun, OperationsService
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
+
+    from juki.bootstrap import Services
 
 
 class StepFunctionsJobs:
@@ -58,3 +63,12 @@ class StepFunctionsJobs:
             output=json.loads(output) if output else None,
             error=described.get("error"),
         )
+
+
+def build_operations(built: Services) -> OperationsService:
+    """For ``services().part(build_operations)``: the operator's scheduled jobs."""
+    settings = built.settings
+    client = boto3.client("stepfunctions", region_name=settings.region, endpoint_url=settings.endpoint_url)
+    return OperationsService(
+        StepFunctionsJobs(client, settings.jobs), built.store, SystemClock(), UuidSource()
+    )

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import boto3
 from botocore.exceptions import ClientError
+
+from juki.adapters.system import SystemClock, UuidSource
+from juki.services.unusual_access import UnusualAccessService
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+    from juki.bootstrap import Services
 
 
 class S3ReportStore:
@@ -28,3 +34,16 @@ class S3ReportStore:
 
     def put(self, key: str, body: bytes) -> None:
         self._s3.put_object(Bucket=self._bucket, Key=key, Body=body, ContentType="application/json")
+
+
+def build_unusual_access(parts: Services) -> UnusualAccessService:
+    """For ``services().part(build_unusual_access)``: the detection job and the auditor's route."""
+    settings = parts.settings
+    s3 = boto3.client("s3", region_name=settings.region, endpoint_url=settings.endpoint_url)
+    return UnusualAccessService(
+        parts.oplog_reader,
+        S3ReportStore(s3, settings.documents_bucket),
+        parts.store,
+        SystemClock(),
+        UuidSource(),
+    )
