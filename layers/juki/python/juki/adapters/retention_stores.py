@@ -26,9 +26,8 @@ transaction with its log entry, on condition the item is still unclaimed.
 from __future__ import annotations
 
 import json
-import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -59,12 +58,8 @@ from juki.domain.my_number import STORAGE
 from juki.domain.oplog import OperationLogEntry
 from juki.domain.records import PersonRecord
 from juki.domain.retention import (
-    DEFAULT_MOVE_OUT_CERTIFICATE_DAYS,
-    DEFAULT_REMOVED_RECORD_ONLINE_YEARS,
-    DEFAULT_SENDING_ADDRESS_DAYS,
     MoveOutCertificate,
     MoveOutCertificateClaim,
-    RetentionPolicy,
 )
 from juki.services.retention import RetentionService
 
@@ -83,25 +78,6 @@ SWEEP_PK = "RETENTION#removed_records"
 SWEEP_SK = "CURSOR"
 # moto (the local system and the tests) still enforces 25 items per transaction; DynamoDB 100.
 TRANSACTION_ITEMS = 25
-
-ENV_SENDING_ADDRESS_DAYS = "JUKI_SENDING_ADDRESS_RETENTION_DAYS"
-ENV_MOVE_OUT_CERTIFICATE_DAYS = "JUKI_MOVE_OUT_CERTIFICATE_DAYS"
-ENV_REMOVED_RECORD_ONLINE_YEARS = "JUKI_REMOVED_RECORD_ONLINE_YEARS"
-
-
-def policy_from_env(env: Mapping[str, str] | None = None) -> RetentionPolicy:
-    """The periods from the function's environment (defaults: juki.domain.retention)."""
-    env = os.environ if env is None else env
-    return RetentionPolicy(
-        sending_address_days=int(env.get(ENV_SENDING_ADDRESS_DAYS, DEFAULT_SENDING_ADDRESS_DAYS)),
-        move_out_certificate_days=int(
-            env.get(ENV_MOVE_OUT_CERTIFICATE_DAYS, DEFAULT_MOVE_OUT_CERTIFICATE_DAYS)
-        ),
-        removed_record_online_years=int(
-            env.get(ENV_REMOVED_RECORD_ONLINE_YEARS, DEFAULT_REMOVED_RECORD_ONLINE_YEARS)
-        ),
-    )
-
 
 # -- 送付先情報 ------------------------------------------------------------------------------
 
@@ -488,7 +464,7 @@ def build_retention(services: Services) -> RetentionService:
     that called ``part`` again would wait for itself.)"""
     settings = services.settings
     return RetentionService(
-        policy_from_env(),
+        services.settings.retention,
         files=build_sending_address_files(services),
         certificates=DynamoMoveOutCertificates(
             settings.ledger_table, settings.oplog_table, region=settings.region, host=settings.endpoint_url

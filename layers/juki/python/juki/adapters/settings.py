@@ -6,6 +6,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from juki.domain.retention import (
+    DEFAULT_MOVE_OUT_CERTIFICATE_DAYS,
+    DEFAULT_REMOVED_RECORD_ONLINE_YEARS,
+    DEFAULT_SENDING_ADDRESS_DAYS,
+    RetentionPolicy,
+)
+
 ENV_LEDGER_TABLE = "JUKI_LEDGER_TABLE"
 ENV_OPLOG_TABLE = "JUKI_OPLOG_TABLE"
 ENV_OUTBOX_TABLE = "JUKI_OUTBOX_TABLE"
@@ -21,6 +28,9 @@ ENV_PII_KEY_ARN = "JUKI_PII_KEY_ARN"
 ENV_STAFF_TABLE = "JUKI_STAFF_TABLE"
 ENV_KIOSK_CALLERS = "JUKI_KIOSK_CALLER_ARNS"  # the certificate-issuing system's IAM roles (comma-separated)
 ENV_MUNICIPALITY_NAME = "JUKI_MUNICIPALITY_NAME"
+ENV_SENDING_ADDRESS_DAYS = "JUKI_SENDING_ADDRESS_RETENTION_DAYS"
+ENV_MOVE_OUT_CERTIFICATE_DAYS = "JUKI_MOVE_OUT_CERTIFICATE_DAYS"
+ENV_REMOVED_RECORD_ONLINE_YEARS = "JUKI_REMOVED_RECORD_ONLINE_YEARS"
 ENV_MAYOR = "JUKI_MAYOR_TITLE_AND_NAME"
 ENV_DOCUMENTS_BUCKET = "JUKI_DOCUMENTS_BUCKET"
 ENV_EXCHANGE_BUCKET = "JUKI_EXCHANGE_BUCKET"
@@ -72,6 +82,7 @@ class Settings:
     audit_archive_bucket: str
     records_archive_bucket: str
     oplog_retention_days: int
+    retention: RetentionPolicy  # 送付先情報, 転出証明書情報 and removed records (juki.domain.retention)
     jobs: dict[str, str]  # scheduled job id → state machine ARN (those configured)
     kiosk_callers: frozenset[str]  # caller ARNs of the certificate-issuing system (コンビニ交付)
     municipality_name: str  # printed on certificates (静岡市)
@@ -102,6 +113,15 @@ class Settings:
             audit_archive_bucket=env.get(ENV_AUDIT_ARCHIVE_BUCKET, ""),
             records_archive_bucket=env.get(ENV_RECORDS_ARCHIVE_BUCKET, ""),
             oplog_retention_days=int(env.get(ENV_OPLOG_RETENTION_DAYS, DEFAULT_OPLOG_RETENTION_DAYS)),
+            retention=RetentionPolicy(
+                sending_address_days=int(env.get(ENV_SENDING_ADDRESS_DAYS, DEFAULT_SENDING_ADDRESS_DAYS)),
+                move_out_certificate_days=int(
+                    env.get(ENV_MOVE_OUT_CERTIFICATE_DAYS, DEFAULT_MOVE_OUT_CERTIFICATE_DAYS)
+                ),
+                removed_record_online_years=int(
+                    env.get(ENV_REMOVED_RECORD_ONLINE_YEARS, DEFAULT_REMOVED_RECORD_ONLINE_YEARS)
+                ),
+            ),
             jobs={job: env[name] for job, name in JOB_STATE_MACHINE_ENV.items() if env.get(name)},
             kiosk_callers=frozenset(
                 arn.strip() for arn in env.get(ENV_KIOSK_CALLERS, "").split(",") if arn.strip()
