@@ -33,6 +33,7 @@ ROUTES: dict[tuple[str, str], Permission] = {
     ("GET", "/persons/{person_id}/certificates"): Permission.CERTIFICATE_ISSUE,
     ("POST", "/kiosk/certificates"): Permission.KIOSK_ISSUE,
     ("POST", "/movements/{movement_id}/move-out-certificate"): Permission.CERTIFICATE_ISSUE,
+    ("GET", "/movements/{movement_id}/move-out-certificate"): Permission.CERTIFICATE_ISSUE,
 }
 
 router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
@@ -104,12 +105,29 @@ def issue_at_kiosk(
     return _issued(services().part(build_certificates).issue_at_kiosk(request, current_actor()))
 
 
+@router.get(
+    "/movements/<movement_id>/move-out-certificate",
+    summary="自動印刷した転出証明書",
+    description=(
+        "特例転出でない転出の本登録に続けて自動で作成した転出証明書 (交付番号・枚数・ハッシュと、"
+        "5分間有効の署名付き URL) を返します。保存する証明書なので個人番号は記載していません"
+        " (省略の旨を記載)。まだ無いとき (本登録前、特例転出、印刷の失敗) は 404 "
+        "MOVE_OUT_CERTIFICATE_NOT_PRINTED で、POST で交付できます。"
+    ),
+    tags=["証明書"],
+)
+@tracer.capture_method(capture_response=False, capture_error=False)
+def automatic_move_out_certificate(movement_id: MovementId) -> IssuedResult:
+    return services().part(build_certificates).automatic_move_out_certificate(movement_id, current_actor())
+
+
 @router.post(
     "/movements/<movement_id>/move-out-certificate",
-    summary="転出証明書 (転出の本登録に続けて)",
+    summary="転出証明書の交付 (再印刷・個人番号の記載)",
     description=(
-        "本登録した転出 (特例転出を除く) の転出証明書を、届出の内容のまま作成します。"
-        "記載する人・転出先・転出予定日は異動から取り、手数料は無料です。"
+        "本登録した転出 (特例転出を除く) の転出証明書を、届出の内容のまま新しい交付番号で作成します。"
+        "記載する人・転出先・転出予定日は異動から取り、手数料は無料です。個人番号を記載するため保存せず、"
+        "pdf_base64 で返します (個人番号のない人だけなら保存して URL で返します)。"
     ),
     responses=_issued_responses(),
     tags=["証明書"],

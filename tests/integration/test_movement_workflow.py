@@ -49,7 +49,11 @@ def test_approval_checks_again_and_commits(services: Services, local_system: Loc
     assert outcome.movement.status == MovementStatus.FINAL
     assert outcome.movement.result is not None
     (execution,) = executions(local_system, draft.movement_id)
-    assert visited_states(local_system, execution["executionArn"]) == ["ValidateAndCommit"]
+    assert visited_states(local_system, execution["executionArn"]) == [
+        "ValidateAndCommit",
+        "PrintNeeded",
+        "Committed",
+    ]
     history = local_system.emulator.client("stepfunctions").get_execution_history(
         executionArn=execution["executionArn"]
     )

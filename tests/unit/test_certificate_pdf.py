@@ -145,13 +145,16 @@ def test_individual_copies_number_each_document_and_its_pages(tmp_path: Path) ->
 def test_removed_copy_and_foreign_resident_dates(tmp_path: Path) -> None:
     lodger = moved_out(foreign_lodger())
     documents = compose(
-        request(CertificateKind.REMOVED_COPY, [LODGER]), subject([lodger], [household([HEAD, WIFE, CHILD])])
+        request(CertificateKind.REMOVED_COPY, [LODGER], items=[OptionalItem.RESIDENCE_STATUS]),
+        subject([lodger], [household([HEAD, WIFE, CHILD])]),
     )
     text = page_texts(render(documents).pdf, tmp_path)[0]
 
     assert "住民票の除票の写し" in text
     assert "スミス メアリー" in text
     assert "1990年6月15日" in text and "2028年3月31日" in text  # 西暦 for a foreign resident
+    assert "法律・会計業務" in text and "中長期在留者" in text  # 在留資格 by name, as asked
+    assert "国籍・地域の記載を省略" in text and "英国" not in text  # 住基法第12条第5項
     assert "令和8年12月10日" in text  # the removal, in 和暦
     assert "転出" in text and "東京都千代田区霞が関二丁目1番2号" in text
 

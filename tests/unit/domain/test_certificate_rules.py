@@ -265,9 +265,8 @@ def test_a_my_number_the_caller_did_not_open_is_a_fault_of_the_caller() -> None:
 def test_a_foreign_resident_has_birth_and_expiry_in_seireki_and_the_foreign_resident_items() -> None:
     lodger = foreign_lodger()
     records = subject([lodger], [household([HEAD, WIFE, CHILD, LODGER])])
-    document = compose(
-        request(CertificateKind.RESIDENT_COPY, [LODGER], items=[OptionalItem.KOSEKI]), records
-    )[0]
+    asked = [OptionalItem.KOSEKI, OptionalItem.NATIONALITY, OptionalItem.RESIDENCE_STATUS]
+    document = compose(request(CertificateKind.RESIDENT_COPY, [LODGER], items=asked), records)[0]
     printed = items_of(document)
 
     assert document.persons[0].name == "スミス メアリー"
@@ -275,13 +274,53 @@ def test_a_foreign_resident_has_birth_and_expiry_in_seireki_and_the_foreign_resi
     assert printed["在留期間等の満了の日"] == "2028年3月31日"
     assert printed["国籍・地域"] == "英国"
     assert printed["法第30条の45に規定する区分"] == "中長期在留者"
-    assert printed["在留資格"] == "12"
+    assert printed["在留資格"] == "法律・会計業務"  # by name, not the ledger's code "12"
     assert printed["在留期間等"] == "3年"
     assert printed["在留カード等の番号"] == "AB12345678CD"
     assert printed["通称"] == "駿河 花子"
     assert printed["氏名 (英字)"] == "SMITH MARY"
     assert printed["住民となった年月日"] == "令和2年4月1日"  # other dates stay in 和暦
     assert "本籍" not in printed  # no koseki for a foreign resident, even when asked
+    assert not any("国籍" in note or "在留資格" in note for note in document.omissions)
+
+
+def test_a_copy_omits_the_foreign_resident_items_unless_asked_for() -> None:
+    """住基法第12条第5項 (as read with 第30条の45): 国籍・地域 and the 在留資格 items are left out of a
+    copy unless specially asked for, and the omission is stated; the name, 通称 and the day the
+    person became a foreign resident are always printed."""
+    lodger = foreign_lodger()
+    records = subject([lodger], [household([HEAD, WIFE, CHILD, LODGER])])
+    document = compose(request(CertificateKind.RESIDENT_COPY, [LODGER]), records)[0]
+    printed = items_of(document)
+
+    for label in ("国籍・地域", "法第30条の45に規定する区分", "在留資格", "在留期間等", "在留期間等の満了の日",
+                  "在留カード等の番号"):  # fmt: skip
+        assert label not in printed
+    assert "AB12345678CD" not in json.dumps(document.model_dump(), ensure_ascii=False)
+    assert printed["通称"] == "駿河 花子"
+    assert printed["外国人住民となった年月日"] == "令和3年4月1日"
+    assert "国籍・地域の記載を省略" in document.omissions
+    assert any(note.startswith("法第30条の45に規定する区分・在留資格") for note in document.omissions)
+
+    only_nationality = compose(
+        request(CertificateKind.RESIDENT_COPY, [LODGER], items=[OptionalItem.NATIONALITY]), records
+    )[0]
+    assert items_of(only_nationality)["国籍・地域"] == "英国"
+    assert "在留資格" not in items_of(only_nationality)
+
+
+def test_a_japanese_residents_copy_states_no_foreign_resident_omission() -> None:
+    document = compose(request(CertificateKind.RESIDENT_COPY, [HEAD, WIFE, CHILD]), subject(family()))[0]
+    assert not any("国籍" in note or "在留" in note for note in document.omissions)
+    assert "本籍・筆頭者の記載を省略" in document.omissions
+
+
+def test_a_household_copy_with_a_foreign_member_states_the_omission_once() -> None:
+    members = [*family(), foreign_lodger()]
+    records = subject(members, [household([HEAD, WIFE, CHILD, LODGER])])
+    document = compose(request(CertificateKind.RESIDENT_COPY, [HEAD, WIFE, CHILD, LODGER]), records)[0]
+    assert document.omissions.count("国籍・地域の記載を省略") == 1
+    assert "国籍・地域" not in items_of(document, 3)
 
 
 def test_a_removed_record_prints_the_removal_and_the_destination() -> None:
@@ -324,6 +363,24 @@ def test_move_out_certificate_prints_the_move_and_a_machine_readable_copy() -> N
     assert [p["name"] for p in data["persons"]] == ["駿府 家康", "駿府 築山", "駿府 信康"]
     assert "123456789018" not in document.machine_readable  # 個人番号 stays off the code
     assert document.machine_readable == json.dumps(data, ensure_ascii=False, separators=(",", ":"))  # compact
+
+
+def test_the_stored_move_out_certificate_prints_no_my_number_and_says_so() -> None:
+    records = [moved_out(r) for r in family()]
+    withheld = request(CertificateKind.MOVE_OUT, [HEAD, WIFE, CHILD], without_my_number=True)
+    assert numbers_to_open(withheld, subject(records)) == []  # nothing opened at all
+    document = compose(withheld, subject(records))[0]  # no numbers given, none needed
+
+    assert "個人番号" not in items_of(document, 0)
+    assert items_of(document, 0)["住民票コード"] == "10000000019"  # 施行令第23条, the rest as always
+    assert household_items(document)["転出先"] == "東京都千代田区霞が関二丁目1番2号"
+    assert document.omissions == ["個人番号の記載を省略 (記載したものは窓口で交付します)"]
+    assert numbers_to_open(request(CertificateKind.MOVE_OUT, [HEAD]), subject(records)) != []
+
+
+def test_only_a_move_out_certificate_may_withhold_the_my_number() -> None:
+    with pytest.raises(ValueError, match="転出証明書"):
+        request(CertificateKind.RESIDENT_COPY, [HEAD], without_my_number=True)
 
 
 def test_move_out_certificate_for_a_card_move_out_is_refused() -> None:

@@ -8,6 +8,7 @@ Items in the ledger table:
 | -------------------- | ---------------------------- | -------------------------- | -------------- |
 | issue-number counter | ``COUNTER#certificate``      | ``COUNTER``                | ``value``      |
 | 交付履歴 (one person)  | ``CERTIFICATES#<person_id>`` | ``<issued_at>#<issue_id>`` | record as JSON |
+| automatic 転出証明書   | ``MOVE_OUT_CERTIFICATE#<movement_id>`` | ``AUTOMATIC`` | issuance as JSON |
 
 The PDF is ``certificates/<issue_id>.pdf`` in the documents bucket (SSE-KMS is the bucket's
 default), handed out through a presigned GET link of five minutes.
@@ -35,7 +36,7 @@ from juki.domain.model import Movement, MovementStatus
 from juki.domain.my_number import STORAGE
 from juki.domain.oplog import OperationLogEntry
 from juki.domain.search import IndexQuery, SearchIndex
-from juki.services.certificates import CertificateService, Certifier, Composer, Renderer
+from juki.services.certificates import AutomaticIssuance, CertificateService, Certifier, Composer, Renderer
 from juki.services.disclosure import CertificateHistory, CertificateIssuance
 
 if TYPE_CHECKING:
@@ -56,8 +57,15 @@ REQUESTERS = {
 }
 
 
+AUTOMATIC_SK = "AUTOMATIC"
+
+
 def history_key(person_id: str) -> str:
     return f"CERTIFICATES#{person_id}"
+
+
+def automatic_key(movement_id: str) -> str:
+    return f"MOVE_OUT_CERTIFICATE#{movement_id}"
 
 
 class CertificateHistoryItem(Model):
@@ -99,10 +107,22 @@ class DynamoIssuanceRecords:
         self._connection = Connection(region=region, host=host)
 
     def save(
-        self, records: dict[str, IssuedCertificate], acknowledged: list[str], log: OperationLogEntry
+        self,
+        records: dict[str, IssuedCertificate],
+        acknowledged: list[str],
+        log: OperationLogEntry,
+        automatic: AutomaticIssuance | None = None,
     ) -> None:
         try:
             with TransactWrite(connection=self._connection) as tx:
+                if automatic is not None:  # one per movement: a second attempt fails it all
+                    claim = self._items(
+                        pk=automatic_key(automatic.movement_id),
+                        sk=AUTOMATIC_SK,
+                        kind="automatic_move_out_certificate",
+                        body=automatic.model_dump_json(),
+                    )
+                    tx.save(claim, condition=self._items.pk.does_not_exist())
                 for person_id, record in records.items():
                     item = self._items(
                         pk=history_key(person_id),
@@ -114,6 +134,13 @@ class DynamoIssuanceRecords:
                 tx.save(oplog_item(log, self._oplog), condition=self._oplog.pk.does_not_exist())
         except TransactWriteError as error:
             raise conflict_from(error) from error
+
+    def automatic(self, movement_id: str) -> AutomaticIssuance | None:
+        try:
+            item = self._items.get(automatic_key(movement_id), AUTOMATIC_SK, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return AutomaticIssuance.model_validate_json(item.body)
 
     def for_person(self, person_id: str) -> list[IssuedCertificate]:
         items = self._items.query(history_key(person_id), consistent_read=True, scan_index_forward=False)

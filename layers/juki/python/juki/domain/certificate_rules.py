@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 
 from juki.domain.certificates import (
+    FOREIGN_RESIDENT_ITEMS,
     REMOVED_KINDS,
     TITLES,
     CertificateDocument,
@@ -35,8 +36,9 @@ from juki.domain.certificates import (
 )
 from juki.domain.dates import to_seireki, to_wareki
 from juki.domain.errors import DomainError, NotFound
-from juki.domain.record_items import ForeignResidentCategory
+from juki.domain.record_items import ForeignResident, ForeignResidentCategory
 from juki.domain.records import HouseholdRecord, PersonRecord
+from juki.domain.residence_status import residence_status_text
 from juki.domain.values import Address, OtherAddress, RemovalReason, ResidentStatus, Sex
 
 RESIDENT_KINDS = frozenset({CertificateKind.RESIDENT_COPY, CertificateKind.RESIDENT_ENTRY})
@@ -61,7 +63,14 @@ OMISSION_NOTES = {
     OptionalItem.KOSEKI: "本籍・筆頭者の記載を省略",
     OptionalItem.RESIDENT_CODE: "住民票コードの記載を省略",
     OptionalItem.MY_NUMBER: "個人番号の記載を省略",
+    OptionalItem.NATIONALITY: "国籍・地域の記載を省略",
+    OptionalItem.RESIDENCE_STATUS: (
+        "法第30条の45に規定する区分・在留資格・在留期間等・在留カード等の番号の記載を省略"
+    ),
 }
+# The 転出証明書 kept for the counter (printed automatically after the 本登録) is stored, and a
+# stored PDF never prints a 個人番号: the certificate says so, and where the number is to be had.
+MY_NUMBER_WITHHELD_NOTE = "個人番号の記載を省略 (記載したものは窓口で交付します)"
 CERTIFICATION_TEXTS = {
     CertificateKind.RESIDENT_COPY: "この写しは、住民票の原本と相違ないことを証明する。",
     CertificateKind.REMOVED_COPY: "この写しは、住民票の除票の原本と相違ないことを証明する。",
@@ -110,7 +119,8 @@ def compose(
 def numbers_to_open(request: CertificateRequest, subject: CertificateSubject) -> list[str]:
     """The persons whose 個人番号 the certificate prints (so the caller opens just those): asked
     for, or a 転出証明書 (施行令第23条), and recorded."""
-    prints = request.kind is CertificateKind.MOVE_OUT or OptionalItem.MY_NUMBER in request.items
+    move_out = request.kind is CertificateKind.MOVE_OUT and not request.without_my_number
+    prints = move_out or OptionalItem.MY_NUMBER in request.items
     return [p.person_id for p in subject.persons if prints and p.my_number is not None]
 
 
@@ -164,7 +174,7 @@ def _document(
     members = standard_order(group, household)
     kind = request.kind
     move_out = kind is CertificateKind.MOVE_OUT
-    chosen = set(OptionalItem) if move_out else set(request.items)
+    chosen = _chosen(request)
     persons = [_printed_person(kind, person, chosen, my_numbers) for person in members]
     return CertificateDocument(
         kind=kind,
@@ -177,10 +187,34 @@ def _document(
         official_use=request.fee_category is FeeCategory.OFFICIAL,
         household_items=_household_items(kind, subject.municipality_name, members, household, head, chosen),
         persons=persons,
-        omissions=[] if move_out else [note for item, note in OMISSION_NOTES.items() if item not in chosen],
+        omissions=_omissions(request, chosen, members),
         certification_text=_certification_text(request, members, household),
         machine_readable=_machine_readable(subject, members, household, head) if move_out else None,
     )
+
+
+def _chosen(request: CertificateRequest) -> set[OptionalItem]:
+    """The optional items printed: those asked for; a 転出証明書 prints every item 施行令第23条
+    names (the 個人番号 too, unless it is the stored copy)."""
+    if request.kind is not CertificateKind.MOVE_OUT:
+        return set(request.items)
+    every = set(OptionalItem)
+    return every - {OptionalItem.MY_NUMBER} if request.without_my_number else every
+
+
+def _omissions(
+    request: CertificateRequest, chosen: set[OptionalItem], members: list[PersonRecord]
+) -> list[str]:
+    """The omissions stated (住基法第12条第5項): an item not chosen, the foreign-resident items
+    only where a foreign resident is printed (a Japanese resident's certificate has none to omit)."""
+    if request.kind is CertificateKind.MOVE_OUT:
+        return [MY_NUMBER_WITHHELD_NOTE] if request.without_my_number else []
+    foreign = any(p.foreign_resident is not None for p in members)
+    return [
+        note
+        for item, note in OMISSION_NOTES.items()
+        if item not in chosen and (foreign or item not in FOREIGN_RESIDENT_ITEMS)
+    ]
 
 
 def standard_order(persons: Sequence[PersonRecord], household: HouseholdRecord) -> list[PersonRecord]:
@@ -253,16 +287,7 @@ def _printed_person(
     if OptionalItem.HEAD_AND_RELATIONSHIP in chosen:
         rows.append(PrintedItem(label="続柄", value=person.relationship))
     if foreign is not None:
-        stay = [
-            ("国籍・地域", foreign.nationality),
-            ("法第30条の45に規定する区分", CATEGORY_NAMES[foreign.category]),
-            ("在留資格", foreign.residence_status_code),
-            ("在留期間等", foreign.period_of_stay),
-            ("在留期間等の満了の日", to_seireki(foreign.expiry_date) if foreign.expiry_date else None),
-            ("在留カード等の番号", foreign.card_number),
-            ("外国人住民となった年月日", to_wareki(foreign.became_foreign_resident_on)),
-        ]
-        rows += [PrintedItem(label=label, value=value) for label, value in stay if value is not None]
+        rows += _foreign_resident_items(foreign, chosen)
     rows += [
         PrintedItem(label="住民となった年月日", value=to_wareki(person.resident_since)),
         PrintedItem(
@@ -284,6 +309,26 @@ def _printed_person(
     if person.removal is not None and kind is not CertificateKind.MOVE_OUT:
         rows += _removal_items(person)
     return PrintedPerson(person_id=person.person_id, name=full_name(person), items=rows)
+
+
+def _foreign_resident_items(foreign: ForeignResident, chosen: set[OptionalItem]) -> list[PrintedItem]:
+    """法第30条の45 items. 国籍・地域 and the status items (区分, 在留資格, 在留期間等, 満了の日 in
+    西暦, card number) only when asked for (第12条第5項); 外国人住民となった年月日 always, as 住民と
+    なった年月日 is. 通称 is part of the name (施行令第30条の26) and printed with it, above."""
+    stay: list[tuple[str, str | None]] = []
+    if OptionalItem.NATIONALITY in chosen:
+        stay.append(("国籍・地域", foreign.nationality))
+    if OptionalItem.RESIDENCE_STATUS in chosen:
+        code = foreign.residence_status_code
+        stay += [
+            ("法第30条の45に規定する区分", CATEGORY_NAMES[foreign.category]),
+            ("在留資格", residence_status_text(code) if code is not None else None),
+            ("在留期間等", foreign.period_of_stay),
+            ("在留期間等の満了の日", to_seireki(foreign.expiry_date) if foreign.expiry_date else None),
+            ("在留カード等の番号", foreign.card_number),
+        ]
+    stay.append(("外国人住民となった年月日", to_wareki(foreign.became_foreign_resident_on)))
+    return [PrintedItem(label=label, value=value) for label, value in stay if value is not None]
 
 
 def _removal_items(person: PersonRecord) -> list[PrintedItem]:

@@ -57,6 +57,16 @@ class OptionalItem(StrEnum):
     KOSEKI = "koseki"  # 本籍・筆頭者
     RESIDENT_CODE = "resident_code"  # 住民票コード
     MY_NUMBER = "my_number"  # 個人番号
+    # 外国人住民 (住基法第12条第5項, 第30条の45): printed only when asked for, as 本籍 is.
+    NATIONALITY = "nationality"  # 国籍・地域
+    RESIDENCE_STATUS = (
+        "residence_status"  # 法第30条の45の区分・在留資格・在留期間等・満了の日・在留カード等の番号
+    )
+
+
+# Items that only a foreign resident's record carries: their omission is stated only on a
+# certificate that prints a foreign resident.
+FOREIGN_RESIDENT_ITEMS = frozenset({OptionalItem.NATIONALITY, OptionalItem.RESIDENCE_STATUS})
 
 
 class RequesterKind(StrEnum):
@@ -101,6 +111,13 @@ class CertificateRequest(BaseModel):
     acknowledged_alerts: bool = Field(
         default=False, description="抑止・支援措置のアラートを権限のある職員が確認した"
     )
+    without_my_number: bool = Field(
+        default=False,
+        description=(
+            "転出証明書だけ: 個人番号を記載しない (保存して後から渡す写し。"
+            "個人番号を記載した PDF は保存しないため)"
+        ),
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -114,6 +131,10 @@ class CertificateRequest(BaseModel):
             raise ValueError("公用の請求は手数料区分も公用にしてください")
         if self.kind is CertificateKind.MOVE_OUT and self.items:
             raise ValueError("転出証明書の記載事項は法定のものだけで、選べる項目はありません")
+        if self.without_my_number and self.kind is not CertificateKind.MOVE_OUT:
+            raise ValueError(
+                "個人番号を記載しない指定は転出証明書のものです (他の証明書は記載項目で選びます)"
+            )
         return self
 
 
@@ -193,7 +214,7 @@ class IssuedCertificate(BaseModel):
     staff_id: str = Field(description="交付した職員 (コンビニ交付は system:kiosk)")
     office: str | None = Field(description="庁舎")
     terminal: str = Field(description="端末")
-    channel: str = Field(description="counter=窓口, kiosk=コンビニ交付")
+    channel: str = Field(description="counter=窓口, kiosk=コンビニ交付, automatic=転出の本登録に続く自動印刷")
 
 
 class CertificateSubject(BaseModel):

@@ -42,15 +42,17 @@ from juki.domain.my_number import MyNumberVault
 from juki.domain.oplog import Action, OperationLogEntry, Outcome, entry_for
 from juki.domain.records import HouseholdRecord, PersonRecord
 from juki.domain.restrictions import Process, Restricted, enforce
-from juki.domain.staff import Actor, Permission
+from juki.domain.staff import Actor, Permission, SystemActor
 from juki.domain.values import ResidentCode, ResidentStatus
 from juki.services.access import require
 from juki.services.ports import Clock, IdSource, OperationLog, RestrictionCheck
 
 FUNCTION_ISSUE = "certificate.issue"
 FUNCTION_KIOSK = "certificate.kiosk"  # the permission's function in the review report
-MOVE_OUT_REQUESTER = "転出届の届出人"
-MOVE_OUT_PURPOSE = "転出届に伴う転出証明書 (転入届に添付)"
+MOVE_OUT_REQUESTER = "本人 (転出届の届出人)"
+MOVE_OUT_PURPOSE = "転出届"
+PRINT_MOVE_OUT = "move_out_certificate"  # the commit task's ``print``: the state machine prints it
+PRINT_TASK = "movement-print"  # the state-machine task that prints, as it signs the log
 LINK_SECONDS = 300  # the presigned link to the PDF: long enough to print, short enough to leak little
 KIOSK_PURPOSE = "コンビニ交付 (本人がカードで請求)"
 KIOSK_REQUESTER = "本人 (カード認証)"
@@ -103,10 +105,19 @@ class CertificateFiles(Protocol):
 
 class IssuanceRecords(Protocol):
     def save(
-        self, records: dict[str, IssuedCertificate], acknowledged: list[str], log: OperationLogEntry
+        self,
+        records: dict[str, IssuedCertificate],
+        acknowledged: list[str],
+        log: OperationLogEntry,
+        automatic: AutomaticIssuance | None = None,
     ) -> None:
         """One transaction: the 交付履歴 of every person on the certificate (person id → their
-        record; the codes of the alerts acknowledged kept with it) and the operation-log entry."""
+        record; the codes of the alerts acknowledged kept with it) and the operation-log entry;
+        for the automatic 転出証明書 also its one item per movement, written only if absent (a
+        second attempt fails the whole transaction with ``Conflict``)."""
+
+    def automatic(self, movement_id: str) -> AutomaticIssuance | None:
+        """The 転出証明書 printed automatically for a movement, if it was."""
 
     def for_person(self, person_id: str) -> list[IssuedCertificate]:
         """The person's 交付履歴, newest first."""
@@ -204,6 +215,24 @@ class IssuedResult(BaseModel):
     acknowledged_alerts: list[Issue] = Field(default_factory=list, description="確認したアラート")
 
 
+class AutomaticIssuance(BaseModel):
+    """The 転出証明書 printed automatically after a non-card 転出's 本登録: one per movement (the
+    item that makes a retried print task return the first issuance). No personal data: ids,
+    numbers and the hash."""
+
+    model_config = {"frozen": True}
+
+    movement_id: str = Field(description="異動番号")
+    issue_id: str = Field(description="交付ID")
+    issue_numbers: list[str] = Field(description="交付番号")
+    person_ids: list[str] = Field(description="記載した人")
+    pages: int = Field(description="枚数")
+    pdf_sha256: str = Field(description="PDF のハッシュ (SHA-256)")
+    pdf_key: str = Field(description="文書バケットのキー")
+    issued_at: datetime = Field(description="交付日時")
+    as_of: date = Field(description="この日現在の内容")
+
+
 class CertificateHistoryList(BaseModel):
     person_id: str = Field(description="宛名番号")
     issuances: list[IssuedCertificate] = Field(description="交付履歴 (新しい順)")
@@ -221,6 +250,27 @@ class AcknowledgementRequired(DomainError):
             alerts[0].field,
             alerts,
         )
+
+
+@dataclass(frozen=True)
+class Issuer:
+    """Who a certificate is issued by, as the 交付履歴 and the issue number name them: the staff
+    member, their office and terminal. At the counter and the kiosk, the actor; for the automatic
+    転出証明書, the approver at the terminal where the notice was taken."""
+
+    staff_id: str
+    office: str | None
+    terminal: str
+
+    @classmethod
+    def of(cls, actor: Actor) -> Issuer:
+        return cls(staff_id=actor.staff_id, office=actor.office, terminal=actor.terminal)
+
+
+@dataclass(frozen=True)
+class _Issued:
+    result: IssuedResult
+    automatic: AutomaticIssuance | None
 
 
 @dataclass(frozen=True)
@@ -274,33 +324,112 @@ class CertificateService:
     def issue(self, request: CertificateRequest, actor: Actor) -> IssuedResult:
         """交付 at the counter: alerts may be acknowledged by the person issuing (recorded)."""
         require(actor, Permission.CERTIFICATE_ISSUE)
-        return self._issue(request, actor, channel="counter", function=FUNCTION_ISSUE)
+        return self._issue(
+            request, actor, Issuer.of(actor), channel="counter", function=FUNCTION_ISSUE
+        ).result
 
     def issue_for_move_out(self, movement_id: str, actor: Actor) -> IssuedResult:
-        """転出証明書 for a 転出 just made final, printed at the counter as the 転出 is finished: the
-        people and the items come from the notice, not from a request. A 特例転出 (by the card)
-        has none: the new municipality gets the 転出証明書情報 through the CS."""
+        """転出証明書 for a final 転出, issued at the counter (a reprint of the automatic one, under
+        a new number): the people and the items come from the notice, not from a request. It
+        prints the 個人番号 (施行令第23条), so it goes back in the answer only, never stored. A
+        特例転出 (by the card) has none: the new municipality gets the 転出証明書情報 through the CS."""
         require(actor, Permission.CERTIFICATE_ISSUE)
+        command = _final_move_out(self._ledger.get_movement(movement_id)).command
+        assert isinstance(command, MoveOut)
+        request = _move_out_request(command, without_my_number=False)
+        return self._issue(
+            request, actor, Issuer.of(actor), channel="counter", function=FUNCTION_ISSUE
+        ).result
+
+    # -- the 転出証明書 printed after the 本登録 (movement-approval state machine) ------------------
+    def print_due(self, movement_id: str) -> str | None:
+        """What the state machine prints after committing this movement: ``PRINT_MOVE_OUT`` for a
+        final 転出 without the card, else nothing."""
         movement = self._ledger.get_movement(movement_id)
-        if movement is None:
-            raise NotFound("MOVEMENT_NOT_FOUND", "異動が見つかりません", "movement_id")
+        command = movement.command if movement is not None else None
+        if (
+            movement is None
+            or movement.status is not MovementStatus.FINAL
+            or not isinstance(command, MoveOut)
+            or command.card_move_out
+        ):
+            return None
+        return PRINT_MOVE_OUT
+
+    def print_move_out_certificate(self, movement_id: str, approval_id: str) -> AutomaticIssuance:
+        """The 転出証明書 of a committed non-card 転出, issued once per movement however often the
+        task runs: a retry after the issuance is answered with the first one; two attempts at
+        once cannot both write (the per-movement item is conditional), the loser answers with
+        the winner's. Issued by the approver (``approved_by``) at the terminal and office where
+        the notice was entered (the movement's; where the resident is served and the counter's
+        printer is); requester the person, purpose 「転出届」, fee exempt. Nobody is there to take
+        a PDF in an answer, so it is stored, and a stored PDF never prints a 個人番号: this copy
+        says it omits it (``without_my_number``); the counter reprints with it on request.
+        Restrictions apply as at a kiosk: an alert refuses, since nobody here can acknowledge it."""
+        done = self._records.automatic(movement_id)
+        if done is not None:
+            return done
+        movement = _final_move_out(self._ledger.get_movement(movement_id))
         command = movement.command
-        if not isinstance(command, MoveOut):
-            raise DomainError("NOT_MOVE_OUT", "転出の異動ではありません", "movement_id")
-        if command.card_move_out:
-            raise DomainError("CARD_MOVE_OUT", "特例転出には転出証明書を交付しません", "movement_id")
-        if movement.status is not MovementStatus.FINAL:
-            raise Conflict("MOVEMENT_NOT_FINAL", "本登録の済んでいない転出です", "movement_id")
-        request = CertificateRequest(
+        assert isinstance(command, MoveOut)
+        if movement.approval_id != approval_id or movement.approved_by is None:
+            raise Conflict("APPROVAL_MISMATCH", "決裁が一致しません", "approval_id")
+        issuer = Issuer(staff_id=movement.approved_by, office=movement.office, terminal=movement.terminal)
+        system = SystemActor(name=PRINT_TASK, request_id=approval_id)
+        try:
+            issued = self._issue(
+                _move_out_request(command, without_my_number=True),
+                system,
+                issuer,
+                channel="automatic",
+                function=FUNCTION_ISSUE,
+                movement=movement,
+            )
+        except Conflict:
+            done = self._records.automatic(movement_id)
+            if done is None:
+                raise
+            return done  # another attempt issued it first
+        assert issued.automatic is not None, "a 転出証明書 without 個人番号 is always stored"
+        return issued.automatic
+
+    def automatic_move_out_certificate(self, movement_id: str, actor: Actor) -> IssuedResult:
+        """The 転出証明書 printed after the 本登録, with a fresh five-minute link: the counter hands
+        it over (or posts it). Logged as an export of the people on it, as any certificate link."""
+        require(actor, Permission.CERTIFICATE_ISSUE)
+        done = self._records.automatic(movement_id)
+        if done is None:
+            raise NotFound(
+                "MOVE_OUT_CERTIFICATE_NOT_PRINTED",
+                "この異動の転出証明書は印刷されていません (特例転出、本登録前、または印刷に失敗)",
+                "movement_id",
+            )
+        now = self._clock.now()
+        self._log.append(
+            entry_for(
+                actor,
+                entry_id=self._ids.new_id(),
+                at=now,
+                function=FUNCTION_ISSUE,
+                action="export",
+                persons=done.person_ids,
+                movement_id=movement_id,
+                subject=f"certificate:{done.issue_id}",
+            )
+        )
+        return IssuedResult(
+            issue_id=done.issue_id,
+            issue_numbers=done.issue_numbers,
             kind=CertificateKind.MOVE_OUT,
             layout=Layout.HOUSEHOLD,
-            person_ids=command.person_ids,
-            requester_kind=RequesterKind.SELF,
-            requester_name=MOVE_OUT_REQUESTER,
-            purpose=MOVE_OUT_PURPOSE,
+            person_ids=done.person_ids,
+            pages=done.pages,
+            pdf_sha256=done.pdf_sha256,
+            pdf_url=self._files.link(done.pdf_key, LINK_SECONDS),
+            expires_at=now + timedelta(seconds=LINK_SECONDS),
+            as_of=done.as_of,
             fee_category=FeeCategory.EXEMPT,
         )
-        return self._issue(request, actor, channel="counter", function=FUNCTION_ISSUE)
 
     def history(self, person_id: str, actor: Actor) -> CertificateHistoryList:
         """交付履歴 of one person, newest first. Reading it is reading about the person: an
@@ -349,12 +478,25 @@ class CertificateService:
             purpose=KIOSK_PURPOSE,
             fee_category=request.fee_category,
         )
-        return self._issue(certificate_request, actor, channel="kiosk", function=FUNCTION_KIOSK)
+        issued = self._issue(
+            certificate_request, actor, Issuer.of(actor), channel="kiosk", function=FUNCTION_KIOSK
+        )
+        return issued.result
 
     # -- issuing -------------------------------------------------------------------------------
     def _issue(
-        self, request: CertificateRequest, actor: Actor, *, channel: str, function: str
-    ) -> IssuedResult:
+        self,
+        request: CertificateRequest,
+        actor: Actor | SystemActor,
+        issuer: Issuer,
+        *,
+        channel: str,
+        function: str,
+        movement: Movement | None = None,
+    ) -> _Issued:
+        """``actor`` signs the log entry, ``issuer`` is named in the issue number and the 交付履歴
+        (the same person except for the automatic 転出証明書, where the task signs on behalf of the
+        approver). ``movement``: the automatic print of that movement (one per movement)."""
         now = self._clock.now()
         today = now.date()
         day = request.as_of or today
@@ -365,7 +507,7 @@ class CertificateService:
                 raise DomainError("AS_OF_IN_FUTURE", "未来の日現在の証明書は交付できません", "as_of")
             loaded = self._load(person_ids, day, latest=request.kind is CertificateKind.MOVE_OUT)
             households = sorted(loaded.households)
-            alerts = self._allowed(request, person_ids, households, now, kiosk=channel == "kiosk")
+            alerts = self._allowed(request, person_ids, households, now, unattended=channel != "counter")
             self._refuse_if_pending(person_ids, households)
             subject = self._subject(loaded, today)
             opened = self._opened(request, subject)
@@ -381,7 +523,7 @@ class CertificateService:
             IssueNumber(
                 issued_on=today,
                 municipality_code=self._certifier.municipality_code,
-                terminal=actor.terminal,
+                terminal=issuer.terminal,
                 sequence=sequence,
             )
             for sequence in sequences
@@ -403,6 +545,8 @@ class CertificateService:
             my_number_purpose=request.purpose if shown else None,
             subject=f"certificate:{issue_id}",
             code=ALERT_ACKNOWLEDGED if alerts else None,
+            movement_id=movement.movement_id if movement is not None else None,
+            approved_by=movement.approved_by if movement is not None else None,
         )
         records = _history_records(
             request,
@@ -413,11 +557,10 @@ class CertificateService:
             pages=rendered.pages,
             day=day,
             now=now,
-            actor=actor,
+            issuer=issuer,
             channel=channel,
         )
-        self._records.save(records, [alert.code for alert in alerts], entry)
-        return IssuedResult(
+        result = IssuedResult(
             issue_id=issue_id,
             issue_numbers=[number.text for number in numbers],
             kind=request.kind,
@@ -432,6 +575,11 @@ class CertificateService:
             fee_category=request.fee_category,
             acknowledged_alerts=alerts,
         )
+        automatic = (
+            _automatic(movement.movement_id, result, key, now) if movement is not None and key else None
+        )
+        self._records.save(records, [alert.code for alert in alerts], entry, automatic)
+        return _Issued(result=result, automatic=automatic)
 
     def _load(self, person_ids: list[str], day: date, *, latest: bool = False) -> _Loaded:
         """The people as of the day, with their households and heads. A 転出証明書 certifies the
@@ -473,12 +621,12 @@ class CertificateService:
         households: list[str],
         now: datetime,
         *,
-        kiosk: bool,
+        unattended: bool,
     ) -> list[Issue]:
         """抑止・支援措置 for certificates: an error refuses (403); an alert refuses until the person
-        issuing acknowledges it, which a kiosk cannot (403)."""
+        issuing acknowledges it, which nobody can at a kiosk or in the automatic print (403)."""
         alerts = enforce(self._restrictions.check(persons, households, Process.CERTIFICATE, now))
-        if alerts and kiosk:
+        if alerts and unattended:
             raise Restricted(tuple(alerts))
         if alerts and not request.acknowledged_alerts:
             raise AcknowledgementRequired(tuple(alerts))
@@ -552,7 +700,7 @@ class CertificateService:
 
     def _append(
         self,
-        actor: Actor,
+        actor: Actor | SystemActor,
         function: str,
         action: Action,
         persons: list[str],
@@ -586,7 +734,7 @@ def _history_records(
     pages: int,
     day: date,
     now: datetime,
-    actor: Actor,
+    issuer: Issuer,
     channel: str,
 ) -> dict[str, IssuedCertificate]:
     """One 交付履歴 record per person on the certificate, with the number of the document that
@@ -612,10 +760,52 @@ def _history_records(
             pages=pages,
             pdf_sha256=digest,
             issued_at=now,
-            staff_id=actor.staff_id,
-            office=actor.office,
-            terminal=actor.terminal,
+            staff_id=issuer.staff_id,
+            office=issuer.office,
+            terminal=issuer.terminal,
             channel=channel,
         )
         for person_id in request.person_ids
     }
+
+
+def _final_move_out(movement: Movement | None) -> Movement:
+    """The movement, if it is a final 転出 without the card; else the refusal that says why."""
+    if movement is None:
+        raise NotFound("MOVEMENT_NOT_FOUND", "異動が見つかりません", "movement_id")
+    command = movement.command
+    if not isinstance(command, MoveOut):
+        raise DomainError("NOT_MOVE_OUT", "転出の異動ではありません", "movement_id")
+    if command.card_move_out:
+        raise DomainError("CARD_MOVE_OUT", "特例転出には転出証明書を交付しません", "movement_id")
+    if movement.status is not MovementStatus.FINAL:
+        raise Conflict("MOVEMENT_NOT_FINAL", "本登録の済んでいない転出です", "movement_id")
+    return movement
+
+
+def _move_out_request(command: MoveOut, *, without_my_number: bool) -> CertificateRequest:
+    """The 転出証明書 of a notice: its people, on one certificate, asked by the person, free."""
+    return CertificateRequest(
+        kind=CertificateKind.MOVE_OUT,
+        layout=Layout.HOUSEHOLD,
+        person_ids=command.person_ids,
+        requester_kind=RequesterKind.SELF,
+        requester_name=MOVE_OUT_REQUESTER,
+        purpose=MOVE_OUT_PURPOSE,
+        fee_category=FeeCategory.EXEMPT,
+        without_my_number=without_my_number,
+    )
+
+
+def _automatic(movement_id: str, result: IssuedResult, key: str, issued_at: datetime) -> AutomaticIssuance:
+    return AutomaticIssuance(
+        movement_id=movement_id,
+        issue_id=result.issue_id,
+        issue_numbers=result.issue_numbers,
+        person_ids=result.person_ids,
+        pages=result.pages,
+        pdf_sha256=result.pdf_sha256,
+        pdf_key=key,
+        issued_at=issued_at,
+        as_of=result.as_of,
+    )
