@@ -290,15 +290,18 @@ def per_move_in(counts: Counter[str]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """``python -m bench`` runs every section and writes the whole report; ``python -m bench
-    protection`` (or ``certificates``) runs that section alone and replaces only it in the report."""
-    from bench import certificates, protection
+    protection`` (or ``certificates``, ``linkage``) runs that section alone and replaces only it."""
+    from bench import certificates, linkage, protection
 
     sections = sys.argv[1:] if argv is None else argv
     if sections == ["certificates"]:  # issue 5: the certificate section alone
         print("\n".join(certificates.write()))
         return
+    if sections == ["linkage"]:  # issue 6: the linkage section alone
+        print("\n".join(linkage.write()))
+        return
     if sections not in ([], ["protection"]):
-        raise SystemExit("usage: python -m bench [protection | certificates]")
+        raise SystemExit("usage: python -m bench [protection | certificates | linkage]")
     protection_lines = protection.section(protection.measure())
     if sections == ["protection"]:
         previous = (
@@ -306,7 +309,12 @@ def main(argv: list[str] | None = None) -> None:
         )
         lines = replace_section(previous, protection_lines)
     else:
-        lines = foundation_report() + protection_lines + certificates.section(certificates.measure())
+        lines = (
+            foundation_report()
+            + protection_lines
+            + certificates.section(certificates.measure())
+            + linkage.section(linkage.measure())
+        )
     REPORT.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
 

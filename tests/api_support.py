@@ -5,6 +5,8 @@ that calls the local API as a calling system would."""
 from __future__ import annotations
 
 import json
+import time
+import uuid
 from typing import Any
 
 import requests
@@ -68,3 +70,19 @@ def oplog_rows(system: LocalSystem) -> list[dict[str, Any]]:
 def oplog_bodies(system: LocalSystem) -> list[dict[str, Any]]:
     """The entries themselves (``OperationLogEntry`` as stored), as plain values."""
     return [row["body"] for row in oplog_rows(system)]
+
+
+def run_machine(system: LocalSystem, machine: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Starts a state machine of the local system and waits for its end; the execution described."""
+    sfn = system.emulator.client("stepfunctions")
+    arn = sfn.start_execution(
+        stateMachineArn=system.resources.state_machines[machine],
+        name=f"test-{uuid.uuid4().hex}",
+        input=json.dumps(payload or {}),
+    )["executionArn"]
+    for _ in range(1200):
+        described = sfn.describe_execution(executionArn=arn)
+        if described["status"] != "RUNNING":
+            return dict(described)
+        time.sleep(0.05)
+    raise AssertionError(f"{machine} did not finish")

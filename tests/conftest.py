@@ -18,7 +18,11 @@ from juki_local.system import LocalOptions, LocalSystem
 
 @pytest.fixture(scope="session")
 def local_system() -> Iterator[LocalSystem]:
-    system = LocalSystem(LocalOptions(api_port=0, residents=E2E_RESIDENTS, approval_wait_seconds=20))
+    system = LocalSystem(
+        LocalOptions(
+            api_port=0, residents=E2E_RESIDENTS, approval_wait_seconds=20, linkage_first_backoff_seconds=0
+        )
+    )
     system.start()
     try:
         yield system

@@ -49,6 +49,8 @@ from juki_fn.audit_api import ROUTES as AUDIT_ROUTES
 from juki_fn.audit_api import router as audit_router
 from juki_fn.certificates_api import ROUTES as CERTIFICATE_ROUTES
 from juki_fn.certificates_api import router as certificates_router
+from juki_fn.consistency_api import ROUTES as CONSISTENCY_ROUTES
+from juki_fn.consistency_api import router as consistency_router
 from juki_fn.disclosure_api import ROUTES as DISCLOSURE_ROUTES
 from juki_fn.disclosure_api import router as disclosure_router
 from juki_fn.errors import (
@@ -58,6 +60,8 @@ from juki_fn.errors import (
     error_body,
     validation_error_body,
 )
+from juki_fn.linkage_api import ROUTES as LINKAGE_ROUTES
+from juki_fn.linkage_api import router as linkage_router
 from juki_fn.operations_api import ROUTES as OPERATIONS_ROUTES
 from juki_fn.operations_api import router as operations_router
 from juki_fn.restrictions_api import ROUTES as RESTRICTION_ROUTES
@@ -90,9 +94,11 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], Permission] = {
     **STAFF_ROUTES,
     **OPERATIONS_ROUTES,
     **UNUSUAL_ACCESS_ROUTES,
+    **CONSISTENCY_ROUTES,
     **DISCLOSURE_ROUTES,
     **AUDIT_ROUTES,
     **CERTIFICATE_ROUTES,
+    **LINKAGE_ROUTES,
 }
 
 # Japanese stays readable in responses (UTF-8), rather than \u escapes.
@@ -183,9 +189,11 @@ app.include_router(search_router)
 app.include_router(staff_router)
 app.include_router(operations_router)
 app.include_router(unusual_access_router)
+app.include_router(consistency_router)
 app.include_router(disclosure_router)
 app.include_router(audit_router)
 app.include_router(certificates_router)
+app.include_router(linkage_router)
 
 
 @app.post(

@@ -8,6 +8,12 @@ Errors reach the state machine by name only, never with personal data:
   and the retry checks again against the ledger as it is then.
 * anything else: the execution fails and the movement stays approved, so approving again
   pushes it on once the fault is mended.
+
+After the commit, the answer says what to print (``"print": "move_out_certificate"`` for a
+non-card 転出, ``"none"`` otherwise, decided by the certificate service), and
+``print_move_out_certificate_handler`` prints it. Its errors (``PrintRefused`` with a code,
+``TransientError`` after the retries) are caught by the machine and recorded as ``print_error``:
+a print never undoes or fails a commit.
 """
 
 from __future__ import annotations
@@ -17,6 +23,9 @@ import re
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
+from juki.adapters.certificates import build_certificates
+from juki.adapters.jobs import start_once
 from juki.bootstrap import services
 from juki.domain.errors import Conflict, DomainError
 from juki.observability import logger, tracer
@@ -24,13 +33,24 @@ from juki.services.resident_codes import RESIDENT_CODE_POOL_LOW
 from pydantic import BaseModel, ConfigDict
 from pynamodb.exceptions import PynamoDBException
 
-from juki_fn.tasks import TransientError
+from juki_fn.tasks import TransientError, storage_faults_retried
 
+LINKAGE_DISPATCH = "linkage-dispatch"
+
+NOTHING_TO_PRINT = (
+    "none"  # always a value: the machine's Choice compares it, a missing path would be an error
+)
+CONCURRENT_CHANGE = "CONCURRENT_CHANGE"  # a transaction lost a race (juki.adapters.tables.conflict_from)
 ERROR_CODE = re.compile(r"^[A-Z][A-Z_]{2,39}$")
 
 
 class MovementRejected(Exception):
     """The movement fails the rules against the current ledger."""
+
+
+class PrintRefused(Exception):
+    """The rules refuse the automatic 転出証明書 (a restriction, an alert nobody can acknowledge
+    here, a draft pending): the counter issues it with POST /movements/{id}/move-out-certificate."""
 
 
 class TaskInput(BaseModel):
@@ -62,7 +82,21 @@ def commit_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.warning(
             "resident code pool low", extra={"code": RESIDENT_CODE_POOL_LOW, "available": pool.available}
         )
-    return result
+    with storage_faults_retried("print check", movement_id=task.movement_id):
+        due = services().part(build_certificates).print_due(task.movement_id)
+    _start_dispatch(task.movement_id)
+    return result | {"print": due or NOTHING_TO_PRINT}
+
+
+def _start_dispatch(movement_id: str) -> None:
+    """The committed change's messages go out now rather than at the next minute's run. Best
+    effort: if this start fails, the scheduled run delivers them (nothing is lost, only later)."""
+    try:
+        start_once(services(), LINKAGE_DISPATCH, f"commit-{movement_id}")
+    except (BotoCoreError, ClientError) as error:
+        logger.warning(
+            "dispatch not started", extra={"error": type(error).__name__, "movement_id": movement_id}
+        )
 
 
 def _error_code(event: dict[str, Any]) -> str | None:
@@ -83,3 +117,34 @@ def fail_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any
     task = TaskInput.model_validate(event)
     services().movements.record_failure(task.movement_id, task.approval_id, _error_code(event))
     return {"movement_id": task.movement_id, "status": "failed"}
+
+
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False, capture_error=False)
+def print_move_out_certificate_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Prints the 転出証明書 of a committed non-card 転出 once, however often it runs; answers with
+    ids, numbers and counts only."""
+    task = TaskInput.model_validate(event)
+    try:
+        with storage_faults_retried("move-out certificate", movement_id=task.movement_id):
+            issued = (
+                services()
+                .part(build_certificates)
+                .print_move_out_certificate(task.movement_id, task.approval_id)
+            )
+    except DomainError as error:
+        if isinstance(error, Conflict) and error.code == CONCURRENT_CHANGE:
+            logger.info("print raced", extra={"code": error.code, "movement_id": task.movement_id})
+            raise TransientError(error.code) from None
+        logger.info("print refused", extra={"code": error.code, "movement_id": task.movement_id})
+        raise PrintRefused(error.code) from None
+    logger.info(
+        "move-out certificate printed",
+        extra={"movement_id": task.movement_id, "issue_id": issued.issue_id, "pages": issued.pages},
+    )
+    return {
+        "movement_id": task.movement_id,
+        "issue_id": issued.issue_id,
+        "issue_numbers": issued.issue_numbers,
+        "pages": issued.pages,
+    }

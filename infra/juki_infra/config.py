@@ -49,6 +49,10 @@ class JukiConfig:
     kiosk_caller_arns: tuple[str, ...] = ()
     municipality_name: str = "静岡市"
     mayor_title_and_name: str = "静岡市長"
+    # The peers' base URLs over the Government Cloud's private connectivity (docs/linkage.md);
+    # empty: not connected yet, and messages wait in the outbox (then park) rather than go anywhere.
+    peer_cs_url: str = ""
+    peer_platform_url: str = ""
     log_retention: logs.RetentionDays = logs.RetentionDays.TEN_YEARS
     pitr_recovery_period_days: int = 35
     backup_retention_days: int = 35
@@ -131,6 +135,8 @@ class JukiConfig:
             kiosk_caller_arns=principals("kiosk_caller_arns"),
             municipality_name=text("municipality_name", defaults.municipality_name),
             mayor_title_and_name=text("mayor_title_and_name", defaults.mayor_title_and_name),
+            peer_cs_url=text("peer_cs_url", defaults.peer_cs_url),
+            peer_platform_url=text("peer_platform_url", defaults.peer_platform_url),
             log_retention=logs.RetentionDays[text("log_retention", defaults.log_retention.name)],
             pitr_recovery_period_days=number("pitr_recovery_period_days", defaults.pitr_recovery_period_days),
             backup_retention_days=number("backup_retention_days", defaults.backup_retention_days),

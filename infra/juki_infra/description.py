@@ -204,9 +204,16 @@ OPLOG_VERIFY = "oplog-verify"
 OPLOG_PURGE = "oplog-purge"
 UNUSUAL_ACCESS = "unusual-access"
 RETENTION = "retention"
+LINKAGE_DISPATCH = "linkage-dispatch"
+LINKAGE_RECEIVE = "linkage-receive"
+CONSISTENCY_CHECK = "consistency-check"
+RESIDENT_CODE_TOPUP = "resident-code-topup"
 # Log codes that raise an alarm (the functions log {"code": …} when they find these).
 OPLOG_CHAIN_BROKEN = "OPLOG_CHAIN_BROKEN"
 UNUSUAL_ACCESS_FOUND = "UNUSUAL_ACCESS_FOUND"
+LINKAGE_PARKED = "LINKAGE_PARKED"
+LINKAGE_INBOUND_REJECTED = "LINKAGE_INBOUND_REJECTED"
+CONSISTENCY_DIFFERENCES = "CONSISTENCY_DIFFERENCES"
 ACCESS_LOG_BUCKET = "access-logs"
 
 # Environment variables every function receives besides its resources. The names are the
@@ -225,7 +232,17 @@ def describe(municipality_code: str) -> SystemDescription:
         "outbox": Access.READ_WRITE,
         "staff": Access.READ,
     }
-    jobs = (OPLOG_SEAL, OPLOG_VERIFY, OPLOG_PURGE, UNUSUAL_ACCESS, RETENTION)
+    jobs = (
+        OPLOG_SEAL,
+        OPLOG_VERIFY,
+        OPLOG_PURGE,
+        UNUSUAL_ACCESS,
+        RETENTION,
+        LINKAGE_DISPATCH,
+        LINKAGE_RECEIVE,
+        CONSISTENCY_CHECK,
+        RESIDENT_CODE_TOPUP,
+    )
     return SystemDescription(
         municipality_code=municipality_code,
         keys=(
@@ -268,8 +285,12 @@ def describe(municipality_code: str) -> SystemDescription:
                 "outbox",
                 env.ENV_OUTBOX_TABLE,
                 key="data",
-                indexes=(IndexSpec("by_status", "status", "sk"),),
-                description="Outgoing linkage messages, written with the change that causes them",
+                indexes=(
+                    # Sparse: only messages waiting (pending or parked), in lane and sequence order.
+                    IndexSpec("by_status", "status", "queue_sk"),
+                    IndexSpec("by_recipient", "prov_recipient", "prov_sk"),  # 提供・移転の記録
+                ),
+                description="Linkage: outgoing messages (written with their change), lanes, provisions",
             ),
         ),
         buckets=(
@@ -317,6 +338,7 @@ def describe(municipality_code: str) -> SystemDescription:
                 "juki_fn.movement_tasks.commit_handler",
                 "Checks an approved movement against the current ledger and commits it in one transaction",
                 tables=ledger_rw,
+                starts_state_machines=(LINKAGE_DISPATCH,),
                 alarm_codes=(RESIDENT_CODE_POOL_LOW,),
                 timeout_seconds=60,
             ),
@@ -326,6 +348,16 @@ def describe(municipality_code: str) -> SystemDescription:
                 "Records why an approved movement could not be committed",
                 tables=ledger_rw,
                 timeout_seconds=60,
+            ),
+            FunctionSpec(
+                "movement-print",
+                "juki_fn.movement_tasks.print_move_out_certificate_handler",
+                "Prints the 転出証明書 of a committed non-card move-out (numbered, stored, in the 交付履歴)",
+                tables=ledger_rw,
+                buckets={"documents": Access.READ_WRITE},
+                keys=("pii",),
+                timeout_seconds=60,
+                memory_mb=1024,
             ),
             FunctionSpec(
                 OPLOG_SEAL,
@@ -374,6 +406,58 @@ def describe(municipality_code: str) -> SystemDescription:
                 buckets={"exchange": Access.READ_WRITE, "records-archive": Access.READ_WRITE},
                 timeout_seconds=900,
             ),
+            FunctionSpec(
+                LINKAGE_DISPATCH,
+                "juki_fn.linkage_tasks.dispatch_handler",
+                "Delivers waiting linkage messages to the peers in order per person, with provision records",
+                tables=ledger_rw,
+                keys=("pii",),
+                alarm_codes=(LINKAGE_PARKED,),
+                timeout_seconds=300,
+            ),
+            FunctionSpec(
+                LINKAGE_RECEIVE,
+                "juki_fn.inbound_tasks.receive_handler",
+                "Applies the files peers left in the inbound drop zone, each at most once",
+                tables=ledger_rw,
+                buckets={"exchange": Access.READ_WRITE},
+                keys=("pii",),
+                alarm_codes=(LINKAGE_INBOUND_REJECTED,),
+                timeout_seconds=300,
+            ),
+            FunctionSpec(
+                "consistency-export",
+                "juki_fn.consistency_tasks.export_handler",
+                "Exports the ledger's current identity items in parts for the consistency check",
+                tables={"ledger": Access.READ, "oplog": Access.READ_WRITE},
+                buckets={"exchange": Access.READ_WRITE},
+                timeout_seconds=900,
+            ),
+            FunctionSpec(
+                "consistency-compare",
+                "juki_fn.consistency_tasks.compare_handler",
+                "Compares one exported part with the CS's identity records (one Distributed Map item)",
+                buckets={"exchange": Access.READ_WRITE},
+                keys=("pii",),
+                timeout_seconds=300,
+            ),
+            FunctionSpec(
+                "consistency-report",
+                "juki_fn.consistency_tasks.report_handler",
+                "Writes the consistency check's report from the compared parts",
+                tables={"oplog": Access.READ_WRITE},
+                buckets={"exchange": Access.READ_WRITE, "documents": Access.READ_WRITE},
+                alarm_codes=(CONSISTENCY_DIFFERENCES,),
+                timeout_seconds=300,
+            ),
+            FunctionSpec(
+                RESIDENT_CODE_TOPUP,
+                "juki_fn.pool_tasks.topup_handler",
+                "Asks the CS for 住民票コード when the pool runs low",
+                tables=ledger_rw,
+                alarm_codes=(RESIDENT_CODE_POOL_LOW,),
+                timeout_seconds=120,
+            ),
         ),
         state_machines=(
             StateMachineSpec(
@@ -384,6 +468,7 @@ def describe(municipality_code: str) -> SystemDescription:
                 functions={
                     "CommitFunctionArn": "movement-commit",
                     "FailFunctionArn": "movement-fail",
+                    "PrintFunctionArn": "movement-print",
                 },
             ),
             StateMachineSpec(
@@ -429,6 +514,46 @@ def describe(municipality_code: str) -> SystemDescription:
                 "Purges 送付先情報 and unclaimed 転出証明書情報, archives removed records after five years",
                 functions={"RetentionFunctionArn": RETENTION},
                 schedule="cron(30 18 * * ? *)",  # 03:30 JST
+                operable=True,
+            ),
+            StateMachineSpec(
+                LINKAGE_DISPATCH,
+                "linkage_dispatch.asl.json",
+                env.ENV_LINKAGE_DISPATCH_STATE_MACHINE_ARN,
+                "Delivers the outbox to the peers (also started by every commit)",
+                functions={"DispatchFunctionArn": LINKAGE_DISPATCH},
+                schedule="rate(1 minute)",
+                operable=True,
+            ),
+            StateMachineSpec(
+                LINKAGE_RECEIVE,
+                "linkage_receive.asl.json",
+                env.ENV_LINKAGE_RECEIVE_STATE_MACHINE_ARN,
+                "Applies inbound files from the peers (also started by the drop zone's events)",
+                functions={"ReceiveFunctionArn": LINKAGE_RECEIVE},
+                schedule="rate(1 minute)",
+                operable=True,
+            ),
+            StateMachineSpec(
+                CONSISTENCY_CHECK,
+                "consistency_check.asl.json",
+                env.ENV_CONSISTENCY_CHECK_STATE_MACHINE_ARN,
+                "整合性確認: the whole ledger against the CS's identity records (Distributed Map)",
+                functions={
+                    "ExportFunctionArn": "consistency-export",
+                    "CompareFunctionArn": "consistency-compare",
+                    "ReportFunctionArn": "consistency-report",
+                },
+                schedule="cron(0 16 ? * SUN *)",  # 01:00 JST on Mondays
+                operable=True,
+            ),
+            StateMachineSpec(
+                RESIDENT_CODE_TOPUP,
+                "resident_code_topup.asl.json",
+                env.ENV_RESIDENT_CODE_TOPUP_STATE_MACHINE_ARN,
+                "Keeps the 住民票コード pool above its threshold with codes from the CS",
+                functions={"TopupFunctionArn": RESIDENT_CODE_TOPUP},
+                schedule="rate(1 hour)",
                 operable=True,
             ),
         ),

@@ -43,15 +43,19 @@ class JukiStack(Stack):
             self, "Functions", description=system, config=config, data=self.data, network=self.network
         )
         # Task functions first, then the state machines that call them, then the functions that
-        # start those state machines (they need the state machine ARNs).
+        # start those state machines (they need the state machine ARNs). A task function that starts
+        # another machine reaches it by its fixed name instead.
+        tasks = {
+            function_id for machine in system.state_machines for function_id in machine.functions.values()
+        }
         for spec in system.functions:
-            if not spec.starts_state_machines:
+            if not spec.starts_state_machines or spec.id in tasks:
                 self.functions.add(spec, {})
         self.workflows = Workflows(
             self, "Workflows", description=system, data=self.data, functions=self.functions.functions
         )
         for spec in system.functions:
-            if spec.starts_state_machines:
+            if spec.starts_state_machines and spec.id not in tasks:
                 self.functions.add(spec, self.workflows.state_machines)
         self.api = PrivateApi(
             self,

@@ -20,7 +20,5 @@ def designated_codes(count: int, seed: int) -> list[str]:
     return list(codes)
 
 
-def supply_pool(service: ResidentCodeService, count: int, seed: int) -> SupplyResult:
-    return service.supply(
-        designated_codes(count, seed), SystemActor(name="cs-simulator", request_id="supply")
-    )
+def supply_pool(service: ResidentCodeService, codes: list[str]) -> SupplyResult:
+    return service.supply(codes, SystemActor(name="cs-simulator", request_id="supply"))

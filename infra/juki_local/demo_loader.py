@@ -3,7 +3,7 @@ every person and household, written in batches, with one operation-log entry per
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from itertools import islice
 
@@ -100,8 +100,14 @@ def _koseki(household: DemoHousehold, koseki_head: DemoPerson) -> KosekiDomicile
     )
 
 
-def load(store: DynamoLedgerStore, households: Iterable[DemoHousehold]) -> tuple[int, int]:
-    """Imports the households; returns (persons, households) written."""
+def load(
+    store: DynamoLedgerStore,
+    households: Iterable[DemoHousehold],
+    mirror: Callable[[list[PersonRecord]], None] | None = None,
+) -> tuple[int, int]:
+    """Imports the households; returns (persons, households) written. ``mirror`` receives each
+    batch's records (the CS simulator holds the same identity records, as the real CS would after
+    the migration)."""
     clock, ids = SystemClock(), UuidSource()
     movement_id = f"migration-{ids.new_id()}"
     person_count = household_count = 0
@@ -117,6 +123,8 @@ def load(store: DynamoLedgerStore, households: Iterable[DemoHousehold]) -> tuple
             persons += new_persons
             records.append(record)
         store.import_records(persons, records)
+        if mirror is not None:
+            mirror(persons)
         store.append(
             entry_for(
                 SystemActor(name="migration", request_id=movement_id),

@@ -14,10 +14,16 @@ from juki import bootstrap
 from juki.adapters.settings import (
     ENV_APPROVAL_WAIT,
     ENV_KIOSK_CALLERS,
+    ENV_LINKAGE_FIRST_BACKOFF,
     ENV_MAYOR,
     ENV_MUNICIPALITY_NAME,
+    ENV_PEER_CS_URL,
+    ENV_PEER_PLATFORM_URL,
+    ENV_PEER_TIMEOUT,
     ENV_TOKEN_MAX_LIFETIME,
 )
+from juki.domain.linkage import identity_data
+from juki.domain.records import PersonRecord
 from juki.domain.staff import Role
 from juki.domain.staff_registry import NewStaffUser
 from juki_infra.description import (
@@ -32,8 +38,10 @@ from juki_local import cs_simulator, demo_data, demo_loader
 from juki_local.emulator import ACCOUNT, Emulator, Provisioned, provision
 from juki_local.gateway import LocalApiGateway
 from juki_local.lambda_runtime import resolve_handler
+from juki_local.scheduler import Scheduler
 from juki_local.sigv4 import CallerCredential
 from juki_local.tokens import DEMO_STAFF, DemoStaff, LocalIdentityProvider
+from simulators import PeerSimulators
 
 SHIZUOKA_CITY = "221007"
 DEMO_TOKEN_LIFETIME_SECONDS = 12 * 3600  # a working day; deployments keep the 15-minute default
@@ -65,6 +73,9 @@ class LocalOptions:
     municipality_code: str = SHIZUOKA_CITY
     approval_wait_seconds: float = 20.0
     resident_code_pool: int = 2000  # 住民票コード the CS designates at start
+    # The scheduled jobs run on their schedules (make run); the tests start them when they need them.
+    scheduler: bool = False
+    linkage_first_backoff_seconds: float = 30.0  # the tests shorten it to see retries at once
     callers: tuple[CallerCredential, ...] = field(default=(COUNTER_SYSTEM, KIOSK_SYSTEM))
 
 
@@ -76,10 +87,13 @@ class LocalSystem:
         self.idp = LocalIdentityProvider()
         self.resources = Provisioned()
         self.gateway: LocalApiGateway | None = None
+        self.peers = PeerSimulators(seed=self.options.seed)  # the CS and the 共通基盤 (simulators/)
+        self.scheduler: Scheduler | None = None
         self.loaded = (0, 0)
 
     def start(self) -> LocalSystem:
         self.emulator.start()
+        self.peers.start()
         token_settings = {
             ENV_TOKEN_ISSUER: self.idp.issuer,
             ENV_TOKEN_AUDIENCE: self.idp.audience,
@@ -89,14 +103,21 @@ class LocalSystem:
             ENV_KIOSK_CALLERS: KIOSK_SYSTEM.caller_arn,
             ENV_MUNICIPALITY_NAME: DEMO_MUNICIPALITY_NAME,
             ENV_MAYOR: DEMO_MAYOR,
+            ENV_PEER_CS_URL: self.peers.cs_url,
+            ENV_PEER_PLATFORM_URL: self.peers.platform_url,
+            ENV_PEER_TIMEOUT: "2",
+            ENV_LINKAGE_FIRST_BACKOFF: str(self.options.linkage_first_backoff_seconds),
         }
         self.resources = provision(self.emulator, self.description, token_settings)
+        self.peers.connect(self.emulator.client("s3"), self.resources.buckets["exchange"])
         bootstrap.services.cache_clear()  # a new emulator: build the services from the new environment
         services = bootstrap.services()
         if self.options.residents:
             households = demo_data.generate(residents=self.options.residents, seed=self.options.seed)
-            self.loaded = demo_loader.load(services.store, households)
-        cs_simulator.supply_pool(services.resident_codes, self.options.resident_code_pool, self.options.seed)
+            self.loaded = demo_loader.load(services.store, households, mirror=self._mirror_to_cs)
+        designated = cs_simulator.designated_codes(self.options.resident_code_pool, self.options.seed)
+        cs_simulator.supply_pool(services.resident_codes, designated)
+        self.peers.cs.reserve_codes(designated)
         self.register_staff(*DEMO_STAFF)
         api = self.description.function("api")
         self.gateway = LocalApiGateway(
@@ -111,11 +132,23 @@ class LocalSystem:
             title="Juki 住民記録システム API (local)",
         )
         self.gateway.start()
+        if self.options.scheduler:
+            self.scheduler = Scheduler(
+                self.description, self.emulator.client("stepfunctions"), self.resources.state_machines
+            )
+            self.scheduler.start()
         return self
 
+    def _mirror_to_cs(self, persons: list[PersonRecord]) -> None:
+        """The CS holds the identity records of everyone migrated (the demo has no 個人番号)."""
+        self.peers.cs.load_records(identity_data(p, DEMO_MUNICIPALITY_NAME, None) for p in persons)
+
     def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop()
         if self.gateway is not None:
             self.gateway.stop()
+        self.peers.stop()
         self.emulator.stop()
         bootstrap.services.cache_clear()
 

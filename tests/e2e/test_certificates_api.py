@@ -17,12 +17,23 @@ from typing import Any
 import pytest
 import requests
 from api_support import APPROVER, CLERK, VIEWER, ApiClient, oplog_bodies
+from juki_fn.movement_tasks import print_move_out_certificate_handler
+from juki_local.lambda_context import new_context
 from juki_local.sigv4 import CallerCredential, sign_headers
 from juki_local.system import COUNTER_SYSTEM, KIOSK_SYSTEM, LocalSystem
 from test_foreign_resident import card, final, foreign_items
 from test_move_in_flow import MOVE_IN
 
 KIOSK_TERMINAL = "FM-0001-SHIZUOKA"
+
+
+def certificate_exports(local_system: LocalSystem, person: str) -> list[dict[str, Any]]:
+    """The person's export entries, without the dispatcher's deliveries to the peers (提供)."""
+    return [
+        b
+        for b in oplog_bodies(local_system)
+        if person in b["persons"] and b["action"] == "export" and b["function"] != "linkage.dispatch"
+    ]
 
 
 def moved_in(api: ApiClient, card_number: str) -> tuple[str, str]:
@@ -108,7 +119,7 @@ def test_the_counter_issues_a_copy_and_lists_the_history(api: ApiClient, local_s
     assert api.request("GET", f"/persons/{person}/certificates", VIEWER).status_code == 403
     assert api.request("POST", "/certificates", VIEWER, request_body(person)).status_code == 403
 
-    exports = [b for b in oplog_bodies(local_system) if person in b["persons"] and b["action"] == "export"]
+    exports = certificate_exports(local_system, person)
     assert [(e["function"], e["staff_id"], e["outcome"]) for e in exports] == [
         ("certificate.issue", CLERK.staff_id, "success")
     ]
@@ -134,7 +145,7 @@ def test_the_kiosk_issues_for_the_card_holder(api: ApiClient, local_system: Loca
         "system:kiosk",
         "self",
     )
-    exports = [b for b in oplog_bodies(local_system) if person in b["persons"] and b["action"] == "export"]
+    exports = certificate_exports(local_system, person)
     assert [(e["function"], e["terminal"]) for e in exports] == [("certificate.kiosk", KIOSK_TERMINAL)]
 
     unknown = kiosk(local_system, {"card_serial": "ZZ00000000ZZ"})
@@ -186,7 +197,71 @@ def test_a_move_out_gets_its_certificate_from_the_notice(api: ApiClient, local_s
     )
     text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
     assert "転出証明書" in text and family in text and "名古屋市中区" in text
-    (record,) = api.request("GET", f"/persons/{person}/certificates", CLERK).json()["issuances"]
-    assert (record["kind"], record["fee_category"]) == ("move_out", "exempt")
+    history = api.request("GET", f"/persons/{person}/certificates", CLERK).json()["issuances"]
+    (record,) = [r for r in history if r["issue_id"] == answer["issue_id"]]  # the automatic one is there too
+    assert (record["kind"], record["fee_category"], record["channel"]) == ("move_out", "exempt", "counter")
     not_move_out = api.request("POST", f"/movements/{'0' * 32}/move-out-certificate", CLERK)
     assert (not_move_out.status_code, not_move_out.json()["error"]["code"]) == (404, "MOVEMENT_NOT_FOUND")
+
+
+def move_out_body(person: str, *, card_move_out: bool = False) -> dict[str, Any]:
+    today = date.today()
+    return {"kind": "move_out", "person_ids": [person], "planned_date": (today + timedelta(days=7)).isoformat(),
+            "notified_date": today.isoformat(), "card_move_out": card_move_out,
+            "destination": {"prefecture": "静岡県", "municipality": "浜松市中央区", "street": "元城町103番地の2"}}  # fmt: skip
+
+
+def test_a_non_card_move_out_is_printed_once_when_approved(api: ApiClient, local_system: LocalSystem) -> None:
+    """The approval's state machine prints the 転出証明書 after the commit: numbered, stored, in the
+    交付履歴 once, issued by the approver; the stored copy omits the 個人番号 and says so; running
+    the print task again (as Step Functions retries) issues nothing more."""
+    person, family = moved_in(api, card())
+    movement = final(api, move_out_body(person))
+    path = f"/movements/{movement['movement_id']}/move-out-certificate"
+
+    printed = api.request("GET", path, CLERK)
+    assert printed.status_code == 200, printed.text
+    answer = printed.json()
+    assert (answer["kind"], answer["person_ids"], answer["fee_category"]) == ("move_out", [person], "exempt")
+    (number,) = answer["issue_numbers"]
+    pdf, text = pdf_text(answer["pdf_url"])
+    assert hashlib.sha256(pdf).hexdigest() == answer["pdf_sha256"]
+    assert "転出証明書" in text and family in text
+    assert "浜松市中央区元城町103番地の2" in text.replace(" ", "")  # the destination
+    assert "個人番号の記載を省略" in text
+    assert number in text.replace(" ", "")
+    assert f"-{movement['terminal']}-" in number  # the terminal where the notice was taken
+
+    (record,) = api.request("GET", f"/persons/{person}/certificates", CLERK).json()["issuances"]
+    assert (record["issue_id"], record["pdf_sha256"]) == (answer["issue_id"], answer["pdf_sha256"])
+    assert (record["channel"], record["staff_id"], record["requester_kind"], record["purpose"]) == (
+        "automatic",
+        movement["approved_by"],
+        "self",
+        "転出届",
+    )
+    assert api.request("GET", path, VIEWER).status_code == 403
+
+    event = {"movement_id": movement["movement_id"], "approval_id": movement["approval_id"]}
+    context = new_context("movement-print", "arn:aws:lambda:ap-northeast-1:123456789012:function:print", 60)
+    first = print_move_out_certificate_handler(event, context)
+    second = print_move_out_certificate_handler(event, context)
+    assert first == second
+    assert first["issue_id"] == answer["issue_id"] and first["issue_numbers"] == [number]
+    assert len(api.request("GET", f"/persons/{person}/certificates", CLERK).json()["issuances"]) == 1
+    assert family not in json.dumps(first, ensure_ascii=False)  # ids, numbers and counts only
+
+    exports = certificate_exports(local_system, person)
+    issued = [e for e in exports if e["staff_id"] == "system:movement-print"]
+    assert [(e["approved_by"], e["movement_id"], e["my_number_shown"]) for e in issued] == [
+        (movement["approved_by"], movement["movement_id"], False)
+    ]
+
+
+def test_a_card_move_out_gets_no_printed_certificate(api: ApiClient) -> None:
+    person, _ = moved_in(api, card())
+    movement = final(api, move_out_body(person, card_move_out=True))
+    assert movement["status"] == "final"
+    none = api.request("GET", f"/movements/{movement['movement_id']}/move-out-certificate", CLERK)
+    assert (none.status_code, none.json()["error"]["code"]) == (404, "MOVE_OUT_CERTIFICATE_NOT_PRINTED")
+    assert api.request("GET", f"/persons/{person}/certificates", CLERK).json()["issuances"] == []

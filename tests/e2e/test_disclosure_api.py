@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 import requests
-from api_support import APPROVER, CLERK, ApiClient, oplog_items
+from api_support import APPROVER, AUDITOR, CLERK, ApiClient, oplog_items, run_machine
 from juki_local.system import LocalSystem
 from juki_local.tokens import DemoStaff
 from pypdf import PdfReader
@@ -29,25 +29,6 @@ def changed_my_number(api: ApiClient, person: str, number: str) -> None:
     assert draft.status_code == 201, draft.text
     final = api.request("POST", f"/movements/{draft.json()['movement_id']}/approve", APPROVER)
     assert final.json()["status"] == "final", final.text
-
-
-def outbox_ids_for(system: LocalSystem, person: str, household: str) -> set[str]:
-    """Straight from the outbox table: every message about the person or their household."""
-    pages = (
-        system.emulator.client("dynamodb")
-        .get_paginator("scan")
-        .paginate(TableName=system.description.name("outbox"))
-    )
-    ids = set()
-    for page in pages:
-        for item in page["Items"]:
-            body = item["body"]["M"]
-            if (
-                body.get("person_id", {}).get("S") == person
-                or body.get("household_id", {}).get("S") == household
-            ):
-                ids.add(body["message_id"]["S"])
-    return ids
 
 
 def export_entries(system: LocalSystem, person: str) -> list[dict[str, Any]]:
@@ -83,6 +64,7 @@ def test_the_privacy_officer_prepares_a_disclosure_as_json_and_pdf(
     assert (by_proxy.status_code, by_proxy.json()["error"]["code"]) == (403, "SUPPORT_MEASURE")
     assert [e["outcome"]["S"] for e in export_entries(local_system, person)] == ["refused"]
 
+    assert run_machine(local_system, "linkage-dispatch")["status"] == "SUCCEEDED"  # the CS has them
     answer = api.request("POST", path, token=local_system.token(PRIVACY_OFFICER), body=REQUEST)
     assert answer.status_code == 201, answer.text
     prepared = answer.json()
@@ -100,13 +82,14 @@ def test_the_privacy_officer_prepares_a_disclosure_as_json_and_pdf(
     ]
     # The support measure does not block the person's own disclosure, and is in it.
     assert [m["measure_id"] for m in report["support_measures"]] == [protected.json()["measure_id"]]
-    # Every linkage message about them, as the outbox holds it.
-    assert {p["message_id"] for p in report["provisions"]} == outbox_ids_for(local_system, person, household)
-    assert {(p["destination"], p["kind"]) for p in report["provisions"]} == {
-        ("cs", "identity_record.created"),
-        ("cs", "identity_record.changed"),
-        ("integration_platform", "movement.final"),
+    # Every provision of their data: the same records the auditor sees.
+    provisions = api.request("GET", f"/persons/{person}/provisions", AUDITOR).json()["provisions"]
+    assert {p["message_id"] for p in report["provisions"]} == {p["message_id"] for p in provisions}
+    assert {(p["destination"], p["kind"], p["status"]) for p in report["provisions"]} >= {
+        ("cs", "identity.created", "delivered"),
+        ("cs", "identity.changed", "delivered"),
     }
+    assert all(p["legal_basis"] and p["fields"] for p in report["provisions"])
     assert report["certificates"]["source_available"] is True, "the issuance history is the source"
     assert report["certificates"]["issuances"] == [], "no certificate was issued for them"
 

@@ -177,7 +177,7 @@ def test_commit_writes_versions_current_log_and_messages(
         "CURRENT",
         "V#000001",
     ]
-    assert len(messages) == 4  # three CS identity updates, one platform notice
+    assert len(messages) == 3  # one event per person version, routed to the peers by the dispatcher
     for message in messages:
         (outbox,) = items(local_system, "outbox", f"MSG#{message.message_id}")
         assert outbox["status"] == "pending"

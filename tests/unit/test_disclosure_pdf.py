@@ -101,16 +101,16 @@ def report(versions: list[PersonRecord]) -> DisclosureReport:
         support_measures=[],
         provisions=[
             ProvisionEntry(
-                message_id=f"{v.movement_id}:cs:{PERSON}:{v.version}",
+                message_id=f"{v.movement_id}:v:{PERSON}:{v.version}:cs.identity",
                 category="provision",
                 destination=Recipient.CS.value,
                 destination_name="住基ネット",
-                kind="identity_record.changed",
+                kind="identity.changed",
                 kind_name="本人確認情報の変更",
                 movement_id=v.movement_id,
                 record_version=v.version,
                 created_at=NOW,
-                status="pending",
+                status="delivered",
             )
             for v in versions
         ],

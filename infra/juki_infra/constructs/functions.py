@@ -117,6 +117,8 @@ class Functions(Construct):
             settings.ENV_KIOSK_CALLERS: ",".join(self.config.kiosk_caller_arns),
             settings.ENV_MUNICIPALITY_NAME: self.config.municipality_name,
             settings.ENV_MAYOR: self.config.mayor_title_and_name,
+            settings.ENV_PEER_CS_URL: self.config.peer_cs_url,
+            settings.ENV_PEER_PLATFORM_URL: self.config.peer_platform_url,
             "POWERTOOLS_SERVICE_NAME": "juki",
         }
         for table_spec in self.description.tables:
@@ -133,8 +135,20 @@ class Functions(Construct):
                 environment[queue_spec.env_var] = self.data.queues[queue_spec.id].queue_url
         for machine_id in spec.starts_state_machines:
             machine_spec = self.description.state_machine(machine_id)
-            environment[machine_spec.env_var] = state_machines[machine_id].state_machine_arn
+            environment[machine_spec.env_var] = self._machine_arn(machine_id, state_machines)
         return environment
+
+    def _machine_arn(self, machine_id: str, state_machines: Mapping[str, sfn.IStateMachine]) -> str:
+        """The machine's ARN; built from its fixed name when the machine is made after this function
+        (a task function of one machine that starts another, e.g. the commit starting the dispatch)."""
+        if machine_id in state_machines:
+            return state_machines[machine_id].state_machine_arn
+        return Stack.of(self).format_arn(
+            service="states",
+            resource="stateMachine",
+            resource_name=self.description.name(machine_id),
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
 
     def _grant(
         self, spec: FunctionSpec, function: lambda_.Function, state_machines: Mapping[str, sfn.IStateMachine]
@@ -156,8 +170,14 @@ class Functions(Construct):
         for key_id in spec.keys:
             self.data.keys[key_id].grant_encrypt_decrypt(function)
         for machine_id in spec.starts_state_machines:
-            machine = state_machines[machine_id]
-            machine.grant_start_execution(function)
+            if machine_id in state_machines:
+                state_machines[machine_id].grant_start_execution(function)
+            else:
+                function.add_to_role_policy(
+                    iam.PolicyStatement(
+                        actions=["states:StartExecution"], resources=[self._machine_arn(machine_id, {})]
+                    )
+                )
             # Executions of exactly this machine (its name is fixed by the description).
             function.add_to_role_policy(
                 iam.PolicyStatement(

@@ -16,10 +16,12 @@ from botocore.config import Config
 
 from juki.adapters.certificates import certificate_issuances
 from juki.adapters.dynamodb import OutboxItem
+from juki.adapters.linkage import DynamoLinkageStore, build_linkage_store
 from juki.adapters.pdf.disclosure_pdf import DisclosurePdf
 from juki.adapters.restrictions import DynamoRestrictionStore
 from juki.adapters.system import SystemClock, UuidSource
 from juki.adapters.tables import bind
+from juki.domain.linkage import ProvisionRecord
 from juki.domain.restrictions import Restriction, SupportMeasure
 from juki.services.disclosure import DisclosureService, OutboxMessage
 
@@ -40,19 +42,25 @@ def message_key(message_id: str) -> str:
 class DynamoOutboxRecords:
     """Reads linkage messages by id (BatchGetItem, at most 100 keys a call; pynamodb pages them)."""
 
-    def __init__(self, outbox_table: str, region: str, host: str | None = None) -> None:
+    def __init__(
+        self, outbox_table: str, linkage: DynamoLinkageStore, region: str, host: str | None = None
+    ) -> None:
         self._outbox = bind(OutboxItem, outbox_table, region, host)
+        self._linkage = linkage
 
     def messages(self, message_ids: list[str]) -> list[OutboxMessage]:
         keys = [(message_key(mid), MESSAGE_SK) for mid in dict.fromkeys(message_ids)]
         return [
             OutboxMessage(
                 message_id=item.pk.removeprefix("MSG#"),
-                status=item.status,
+                status=item.state or item.status or "pending",
                 body=_plain(item.body.as_dict()),  # type: ignore[no-untyped-call]
             )
             for item in self._outbox.batch_get(keys)
         ]
+
+    def provisions(self, person_id: str) -> list[ProvisionRecord]:
+        return self._linkage.provisions_for(person_id)
 
 
 class RestrictionReader:
@@ -110,7 +118,9 @@ def build_disclosure(services: Services) -> DisclosureService:
     return DisclosureService(
         ledger=services.store,
         restrictions=RestrictionReader(restrictions),
-        outbox=DynamoOutboxRecords(settings.outbox_table, settings.region, settings.endpoint_url),
+        outbox=DynamoOutboxRecords(
+            settings.outbox_table, services.part(build_linkage_store), settings.region, settings.endpoint_url
+        ),
         certificates=services.part(certificate_issuances),
         vault=services.my_numbers,
         renderer=DisclosurePdf(),

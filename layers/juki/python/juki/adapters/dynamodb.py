@@ -12,6 +12,9 @@ Layout of the ledger table (one table, keys ``pk``/``sk``):
 | identity bucket       | ``IDENTITY#<key>``  | ``IDENTITY``| person ids with that reading and birth date  |
 | id counter            | ``COUNTER#<kind>``  | ``COUNTER`` | person and household sequence numbers        |
 
+In the outbox (linkage) table, besides the messages: ``INBOX#<peer>#<message_id>`` / ``INBOX``,
+the mark that an inbound message was applied, written with its effect.
+
 Every change is one ``TransactWriteItems`` call across the ledger, the operation log and
 the outbox; each write carries the condition that makes a retry or a concurrent change fail
 instead of overwriting.
@@ -21,12 +24,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
@@ -35,7 +38,7 @@ from pynamodb.transactions import TransactWrite
 from juki.adapters.resident_code_pool import DynamoResidentCodePool, Reservation
 from juki.adapters.tables import bind, conflict_from
 from juki.domain import ids
-from juki.domain.linkage import OutboundMessage
+from juki.domain.linkage import PENDING, OutboundMessage
 from juki.domain.listings import listing_of
 from juki.domain.model import CommitPlan, Movement, MovementStatus
 from juki.domain.movements import person_identity
@@ -139,8 +142,50 @@ class OutboxItem(Model):
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
-    status = UnicodeAttribute()
+    state = UnicodeAttribute(null=True)  # pending, routed, delivered, skipped, parked
+    # Only while waiting (pending or parked): the sparse GSI ``by_status`` in lane order.
+    status = UnicodeAttribute(null=True)
+    queue_sk = UnicodeAttribute(null=True)
     body: MapAttribute[str, Any] = MapAttribute()
+    attempts = NumberAttribute(null=True)
+    next_attempt_at = UnicodeAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)
+    delivered_at = UnicodeAttribute(null=True)
+    receipt = UnicodeAttribute(null=True)
+
+
+INBOX = "INBOX"
+
+
+class InboxItem(Model):
+    """In the outbox (linkage) table: the mark that an inbound message was applied
+    (``INBOX#<peer>#<message_id>`` / ``INBOX``), written in the transaction of its effect."""
+
+    class Meta:
+        table_name: ClassVar[str | None] = None
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    applied_at = UnicodeAttribute()
+    movement_id = UnicodeAttribute(null=True)
+
+
+def inbox_key(source_id: str) -> str:
+    """``source_id`` is ``<peer>#<message_id>``."""
+    return f"INBOX#{source_id}"
+
+
+def outbox_item(message: OutboundMessage, model: type[OutboxItem]) -> OutboxItem:
+    """A new message, waiting: in the ``by_status`` index under its lane, in sequence order."""
+    return model(
+        pk=f"MSG#{message.message_id}",
+        sk="MSG",
+        state=PENDING,
+        status=PENDING,
+        queue_sk=f"{message.lane}#{message.sequence:012d}",
+        body=message.model_dump(mode="json"),
+        attempts=0,
+    )
 
 
 def oplog_item(entry: OperationLogEntry, model: type[OplogItem]) -> OplogItem:
@@ -170,6 +215,7 @@ class DynamoLedgerStore:
         self._ledger = bind(LedgerItem, ledger_table, region, host)
         self._oplog = bind(OplogItem, oplog_table, region, host)
         self._outbox = bind(OutboxItem, outbox_table, region, host)
+        self._inbox = bind(InboxItem, outbox_table, region, host)
         self._connection = Connection(region=region, host=host)
         self._codes = DynamoResidentCodePool(ledger_table, region=region, host=host)
 
@@ -232,9 +278,12 @@ class DynamoLedgerStore:
         *,
         identity_versions: dict[str, int],
         codes: dict[str, CodeReservation],
+        received_from: str | None = None,
     ) -> None:
+        """``received_from`` (``<peer>#<message_id>``): the movement applies an inbound message, whose
+        inbox mark is written here too, on condition it is new (juki.services.inbound)."""
         try:
-            token = _commit_token(movement, plan, codes, identity_versions, log)
+            token = _commit_token(movement, plan, codes, identity_versions, log, received_from=received_from)
             with self._transaction(token=token) as tx:
                 self._add_to_identity_buckets(tx, plan.new_identities, identity_versions)
                 self._codes.add_assignments_to(
@@ -255,17 +304,35 @@ class DynamoLedgerStore:
                     )
                 tx.save(oplog_item(log, self._oplog), condition=self._oplog.pk.does_not_exist())
                 for message in messages:
-                    tx.save(
-                        self._outbox(
-                            pk=f"MSG#{message.message_id}",
-                            sk="MSG",
-                            status="pending",
-                            body=message.model_dump(mode="json"),
-                        ),
-                        condition=self._outbox.pk.does_not_exist(),
+                    tx.save(outbox_item(message, self._outbox), condition=self._outbox.pk.does_not_exist())
+                if received_from is not None:
+                    mark = self._inbox(
+                        pk=inbox_key(received_from),
+                        sk=INBOX,
+                        applied_at=log.at.isoformat(),
+                        movement_id=movement.movement_id,
                     )
+                    tx.save(mark, condition=self._inbox.pk.does_not_exist())
         except TransactWriteError as error:
             raise conflict_from(error) from error
+
+    def received(self, source_id: str) -> bool:
+        """Was the inbound message ``<peer>#<message_id>`` applied (its inbox mark written)?"""
+        try:
+            self._inbox.get(inbox_key(source_id), INBOX, consistent_read=True)
+        except DoesNotExist:
+            return False
+        return True
+
+    def mark_received(self, source_id: str, at: datetime) -> None:
+        """The inbox mark alone, for a message whose effect is kept once by its own key (a
+        転出証明書情報 by its id, stored first); a mark already there stands."""
+        mark = self._inbox(pk=inbox_key(source_id), sk=INBOX, applied_at=at.isoformat())
+        try:
+            mark.save(condition=self._inbox.pk.does_not_exist())
+        except PutError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
 
     def reserve_resident_codes(self, count: int) -> list[CodeReservation]:
         return list(self._codes.reserve(count)) if count else []
@@ -489,6 +556,8 @@ def _commit_token(
     codes: dict[str, CodeReservation],
     identity_versions: dict[str, int],
     log: OperationLogEntry,
+    *,
+    received_from: str | None = None,
 ) -> str:
     """The idempotency token of a commit: the same request (same approval, same versions written,
     same identity buckets and codes, same log entry) is run once by DynamoDB, which covers the SDK
@@ -504,7 +573,9 @@ def _commit_token(
     )
     taken = sorted(f"{pid}={r.code}" for pid, r in codes.items())
     buckets = sorted(f"{key}:{version}" for key, version in identity_versions.items())
-    request = "|".join([movement.approval_id or "", *written, *taken, *buckets, _log_key(log)])
+    request = "|".join(
+        [movement.approval_id or "", *written, *taken, *buckets, _log_key(log), received_from or ""]
+    )
     return hashlib.sha256(request.encode()).hexdigest()[:32]
 
 

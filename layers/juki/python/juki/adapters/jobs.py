@@ -65,6 +65,21 @@ class StepFunctionsJobs:
         )
 
 
+def start_once(built: Services, job: str, name: str) -> bool:
+    """Starts ``job`` under ``name`` unless an execution of that name exists (a retried task starts
+    it once); False when the job is not configured for the caller or was started already."""
+    settings = built.settings
+    arn = settings.jobs.get(job)
+    if arn is None:
+        return False
+    client = boto3.client("stepfunctions", region_name=settings.region, endpoint_url=settings.endpoint_url)
+    try:
+        client.start_execution(stateMachineArn=arn, name=name, input="{}")
+    except client.exceptions.ExecutionAlreadyExists:
+        return False
+    return True
+
+
 def build_operations(built: Services) -> OperationsService:
     """For ``services().part(build_operations)``: the operator's scheduled jobs."""
     settings = built.settings

@@ -42,6 +42,15 @@ ENV_OPLOG_VERIFY_STATE_MACHINE_ARN = "JUKI_OPLOG_VERIFY_STATE_MACHINE_ARN"
 ENV_OPLOG_PURGE_STATE_MACHINE_ARN = "JUKI_OPLOG_PURGE_STATE_MACHINE_ARN"
 ENV_UNUSUAL_ACCESS_STATE_MACHINE_ARN = "JUKI_UNUSUAL_ACCESS_STATE_MACHINE_ARN"
 ENV_RETENTION_STATE_MACHINE_ARN = "JUKI_RETENTION_STATE_MACHINE_ARN"
+ENV_LINKAGE_DISPATCH_STATE_MACHINE_ARN = "JUKI_LINKAGE_DISPATCH_STATE_MACHINE_ARN"
+ENV_LINKAGE_RECEIVE_STATE_MACHINE_ARN = "JUKI_LINKAGE_RECEIVE_STATE_MACHINE_ARN"
+ENV_CONSISTENCY_CHECK_STATE_MACHINE_ARN = "JUKI_CONSISTENCY_CHECK_STATE_MACHINE_ARN"
+ENV_RESIDENT_CODE_TOPUP_STATE_MACHINE_ARN = "JUKI_RESIDENT_CODE_TOPUP_STATE_MACHINE_ARN"
+# The peers' base URLs (docs/linkage.md): reached over the Government Cloud's private connectivity.
+ENV_PEER_CS_URL = "JUKI_PEER_CS_URL"  # 住基ネット 市町村CS
+ENV_PEER_PLATFORM_URL = "JUKI_PEER_PLATFORM_URL"  # 共通基盤 (庁内連携)
+ENV_PEER_TIMEOUT = "JUKI_PEER_TIMEOUT_SECONDS"
+ENV_LINKAGE_FIRST_BACKOFF = "JUKI_LINKAGE_FIRST_BACKOFF_SECONDS"  # the wait after a first failed delivery
 
 # The scheduled jobs an operator may start by hand: job id → the variable holding its ARN.
 JOB_STATE_MACHINE_ENV = {
@@ -50,6 +59,10 @@ JOB_STATE_MACHINE_ENV = {
     "oplog-purge": ENV_OPLOG_PURGE_STATE_MACHINE_ARN,
     "unusual-access": ENV_UNUSUAL_ACCESS_STATE_MACHINE_ARN,
     "retention": ENV_RETENTION_STATE_MACHINE_ARN,
+    "linkage-dispatch": ENV_LINKAGE_DISPATCH_STATE_MACHINE_ARN,
+    "linkage-receive": ENV_LINKAGE_RECEIVE_STATE_MACHINE_ARN,
+    "consistency-check": ENV_CONSISTENCY_CHECK_STATE_MACHINE_ARN,
+    "resident-code-topup": ENV_RESIDENT_CODE_TOPUP_STATE_MACHINE_ARN,
 }
 
 DEFAULT_TOKEN_MAX_LIFETIME_SECONDS = 900
@@ -59,6 +72,8 @@ DEFAULT_RESIDENT_CODE_LOW_THRESHOLD = 1000  # about six weeks of codes for a cit
 DEFAULT_OPLOG_RETENTION_DAYS = 7 * 365 + 2
 # 住民基本台帳法施行令第34条: a removed record (除票) is kept 150 years.
 REMOVED_RECORD_RETENTION_DAYS = 150 * 365 + 37
+DEFAULT_PEER_TIMEOUT_SECONDS = 10.0
+DEFAULT_LINKAGE_FIRST_BACKOFF_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -87,6 +102,10 @@ class Settings:
     kiosk_callers: frozenset[str]  # caller ARNs of the certificate-issuing system (コンビニ交付)
     municipality_name: str  # printed on certificates (静岡市)
     mayor_title_and_name: str  # the certifier printed on certificates (静岡市長 …)
+    peer_cs_url: str  # docs/linkage.md; empty: the CS is not connected (nothing is delivered)
+    peer_platform_url: str
+    peer_timeout_seconds: float
+    linkage_first_backoff_seconds: float
     endpoint_url: str | None  # only for the local emulator; None in AWS
 
     @classmethod
@@ -128,6 +147,12 @@ class Settings:
             ),
             municipality_name=env.get(ENV_MUNICIPALITY_NAME, ""),
             mayor_title_and_name=env.get(ENV_MAYOR, ""),
+            peer_cs_url=env.get(ENV_PEER_CS_URL, "").rstrip("/"),
+            peer_platform_url=env.get(ENV_PEER_PLATFORM_URL, "").rstrip("/"),
+            peer_timeout_seconds=float(env.get(ENV_PEER_TIMEOUT, DEFAULT_PEER_TIMEOUT_SECONDS)),
+            linkage_first_backoff_seconds=float(
+                env.get(ENV_LINKAGE_FIRST_BACKOFF, DEFAULT_LINKAGE_FIRST_BACKOFF_SECONDS)
+            ),
             resident_code_low_threshold=int(
                 env.get(ENV_RESIDENT_CODE_LOW, DEFAULT_RESIDENT_CODE_LOW_THRESHOLD)
             ),

@@ -24,6 +24,7 @@ class Permission(StrEnum):
     DISCLOSURE = "disclosure.prepare"  # 開示請求への回答の作成
     OPERATIONS = "operations.run"  # 委託事業者の運用: 定期処理の起動と状況 (個人の情報は見ない)
     KIOSK_ISSUE = "certificate.kiosk"  # 証明発行システム (コンビニ交付): カードで本人確認した本人の写し
+    LINKAGE_MANAGE = "linkage.manage"  # 連携先システムの登録・承認・停止 (個人の情報は見ない)
     # Guarded items of a record: masked unless the caller holds the permission.
     RESIDENT_CODE_VIEW = "field.resident_code"  # 住民票コード
     KOSEKI_VIEW = "field.koseki"  # 本籍・筆頭者
@@ -78,7 +79,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
     # The administrator of accounts sees no resident: managing who may look is not looking.
-    Role.STAFF_ADMIN: frozenset({Permission.STAFF_ADMIN}),
+    # Nor does whoever registers and approves the recipient systems (two people: see
+    # juki.domain.recipients): they decide which fields leave, never read a record.
+    Role.STAFF_ADMIN: frozenset({Permission.STAFF_ADMIN, Permission.LINKAGE_MANAGE}),
     Role.AUDITOR: frozenset({Permission.AUDIT}),
     Role.PRIVACY_OFFICER: frozenset(
         {
@@ -105,10 +108,11 @@ PERMISSION_FUNCTIONS: dict[Permission, frozenset[str]] = {
     Permission.MY_NUMBER_REVEAL: frozenset({"my_number.reveal"}),
     Permission.RESTRICTION_MANAGE: frozenset({"restriction.manage", "restriction.read"}),
     Permission.STAFF_ADMIN: frozenset({"staff.admin"}),
-    Permission.AUDIT: frozenset({"audit.read"}),
+    Permission.AUDIT: frozenset({"audit.read", "linkage.provisions"}),
     Permission.DISCLOSURE: frozenset({"disclosure.prepare"}),
-    Permission.OPERATIONS: frozenset({"operations.run"}),
+    Permission.OPERATIONS: frozenset({"operations.run", "linkage.dispatch"}),
     Permission.KIOSK_ISSUE: frozenset({"certificate.kiosk"}),
+    Permission.LINKAGE_MANAGE: frozenset({"linkage.manage"}),
 }
 
 

@@ -33,7 +33,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field
 
 from juki.domain.errors import Forbidden, NotFound
-from juki.domain.linkage import Recipient
+from juki.domain.linkage import PENDING, ProvisionRecord, Recipient, event_id
 from juki.domain.model import Movement
 from juki.domain.my_number import MyNumberVault, SealedMyNumber
 from juki.domain.oplog import entry_for
@@ -51,13 +51,22 @@ PDF_LINK_SECONDS = 300  # the presigned link to the PDF: long enough to open it,
 
 # 提供 (to a body outside the municipality) or 移転 (to another of its departments), per recipient.
 RECIPIENTS: dict[str, tuple[str, str]] = {
-    Recipient.CS.value: ("provision", "住基ネット (市町村CS を通じて地方公共団体情報システム機構へ)"),
-    Recipient.INTEGRATION_PLATFORM.value: ("transfer", "共通基盤システム (庁内の他の業務システムへ)"),
+    Recipient.CS.value: (
+        "provision",
+        "住基ネット (市町村CS を通じて地方公共団体情報システム機構・他の市町村へ)",
+    ),
+    Recipient.ROUTER.value: ("transfer", "送信の準備中 (送信先はまだ決まっていません)"),
 }
+PLATFORM_NAME = "共通基盤システムを通じて庁内の業務システム ({system}) へ"
 MESSAGE_KINDS = {
-    "identity_record.created": "本人確認情報の新規 (記載)",
-    "identity_record.changed": "本人確認情報の変更",
-    "movement.final": "異動の通知 (世帯)",
+    "record.version": "記録の変更 (送信先の振り分け前)",
+    "identity.created": "本人確認情報の新規 (記載)",
+    "identity.changed": "本人確認情報の変更",
+    "identity.removed": "本人確認情報の消除",
+    "move_in.notice": "転入通知",
+    "koseki.notice": "戸籍の附票記載事項通知",
+    "my_number.request": "個人番号の指定請求",
+    "resident.changed": "住民記録の異動の通知",
 }
 
 CERTIFICATES_NOT_ISSUED = (
@@ -69,8 +78,8 @@ NOTES = (
     "差し戻された異動・本登録できなかった異動は台帳に記録されず、操作ログにだけ残ります。",
     "世帯は、この方が属した世帯の各版のうち、この方に関わる事項 (世帯番号・世帯主・続柄・日付) だけを"
     "載せています。他の世帯員の情報は載せていません。",
-    "提供・移転は、連携の送信待ち (outbox) に記録された通知です。"
-    "通知は記録の番号と版だけを持ち、送信時に台帳から内容を読みます。",
+    "提供・移転は、送信した記録 (送信先・根拠法令・項目・日時・結果) と、まだ送信先の決まっていない"
+    "変更の通知です。通知は記録の番号と版だけを持ち、送信時に台帳から内容を読みます。",
     "抑止の理由と覚書・備考は庁内用の記載です。開示しない部分 (不開示情報) の判断は担当者が行ってください。",
 )
 
@@ -137,7 +146,9 @@ class ProvisionEntry(BaseModel):
     movement_id: str | None = Field(description="原因となった異動")
     record_version: int | None = Field(description="送る記録の版")
     created_at: datetime | None = Field(description="記録日時")
-    status: str = Field(description="状態 (pending=送信待ち など)")
+    status: str = Field(description="状態 (delivered=送信済み, parked=送信保留, pending=送信待ち)")
+    legal_basis: str | None = Field(default=None, description="根拠法令")
+    fields: list[str] = Field(default_factory=list, description="送った項目")
 
 
 class CertificateIssuance(BaseModel):
@@ -234,6 +245,9 @@ class OutboxRecords(Protocol):
     def messages(self, message_ids: list[str]) -> list[OutboxMessage]:
         """The messages found among these ids (unknown ids are left out)."""
 
+    def provisions(self, person_id: str) -> list[ProvisionRecord]:
+        """Every provision record of the person (提供・移転の記録), oldest first."""
+
 
 @dataclass(frozen=True)
 class CertificateHistory:
@@ -266,16 +280,6 @@ class ReportArchive(Protocol):
 
 
 # -- the service ---------------------------------------------------------------------------------
-
-
-def cs_message_id(movement_id: str, person_id: str, version: int) -> str:
-    """The id ``messages_for`` gives the CS update of one person version (kept in step with it)."""
-    return f"{movement_id}:cs:{person_id}:{version}"
-
-
-def platform_message_id(movement_id: str, household_id: str, version: int) -> str:
-    """The id ``messages_for`` gives the platform notice of one household version."""
-    return f"{movement_id}:platform:{household_id}:{version}"
 
 
 class DisclosureService:
@@ -391,7 +395,7 @@ class DisclosureService:
             movements=self._movements(versions, movement_ids),
             restrictions=[r for r in records if isinstance(r, Restriction)],
             support_measures=[r for r in records if isinstance(r, SupportMeasure)],
-            provisions=self._provisions(person_id, versions, histories, set(movement_ids)),
+            provisions=self._provisions(person_id, versions),
             certificates=CertificateSection(
                 source_available=certificates.source_available,
                 issuances=certificates.issuances,
@@ -484,24 +488,12 @@ class DisclosureService:
             )
         return entries
 
-    def _provisions(
-        self,
-        person_id: str,
-        versions: list[PersonRecord],
-        histories: dict[str, list[HouseholdRecord]],
-        movements: set[str],
-    ) -> list[ProvisionEntry]:
-        """The CS updates of each of their versions, and the platform notices of the household
-        versions written by the movements that touched them."""
-        wanted = [cs_message_id(v.movement_id, person_id, v.version) for v in versions]
-        wanted += [
-            platform_message_id(h.movement_id, h.household_id, h.version)
-            for history in histories.values()
-            for h in history
-            if h.movement_id in movements
-        ]
-        found = {m.message_id: m for m in self._outbox.messages(wanted)}
-        return [_provision(found[mid]) for mid in wanted if mid in found]
+    def _provisions(self, person_id: str, versions: list[PersonRecord]) -> list[ProvisionEntry]:
+        """What was sent (the provision records) and the changes not yet routed to a recipient."""
+        sent = [_sent(record) for record in self._outbox.provisions(person_id)]
+        events = [event_id(v.movement_id, person_id, v.version) for v in versions]
+        waiting = [m for m in self._outbox.messages(events) if m.status == PENDING]
+        return sent + [_waiting(m) for m in waiting]
 
 
 def _version_for(versions: list[PersonRecord], household: HouseholdRecord) -> PersonRecord | None:
@@ -518,17 +510,43 @@ def _version_for(versions: list[PersonRecord], household: HouseholdRecord) -> Pe
     return earlier[-1] if earlier else None
 
 
-def _provision(message: OutboxMessage) -> ProvisionEntry:
+def _destination(recipient: str) -> tuple[str, str]:
+    system = recipient.removeprefix(f"{Recipient.PLATFORM}.")
+    if system != recipient:
+        return "transfer", PLATFORM_NAME.format(system=system)
+    return RECIPIENTS.get(recipient, ("provision", recipient))
+
+
+def _sent(record: ProvisionRecord) -> ProvisionEntry:
+    category, name = _destination(record.recipient)
+    movement_id, _, rest = record.message_id.partition(":v:")
+    version = rest.split(":")[1] if rest.count(":") >= 1 else None
+    return ProvisionEntry(
+        message_id=record.message_id,
+        category=category,
+        destination=record.recipient,
+        destination_name=name,
+        kind=record.kind,
+        kind_name=MESSAGE_KINDS.get(record.kind, record.kind),
+        movement_id=movement_id or None,
+        record_version=int(version) if version and version.isdigit() else None,
+        created_at=record.at,
+        status=record.outcome,
+        legal_basis=record.legal_basis,
+        fields=record.fields,
+    )
+
+
+def _waiting(message: OutboxMessage) -> ProvisionEntry:
     body = message.body
-    recipient = str(body.get("recipient", ""))
-    category, name = RECIPIENTS.get(recipient, ("provision", recipient))
-    kind = str(body.get("kind", ""))
     created = body.get("created_at")
     sequence = body.get("sequence")
+    category, name = _destination(str(body.get("recipient", "")))
+    kind = str(body.get("kind", ""))
     return ProvisionEntry(
         message_id=message.message_id,
         category=category,
-        destination=recipient,
+        destination=str(body.get("recipient", "")),
         destination_name=name,
         kind=kind,
         kind_name=MESSAGE_KINDS.get(kind, kind),

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
 from juki.domain import movements as rules
 from juki.domain.commands import MovementCommand
 from juki.domain.errors import Conflict, DomainError, Issue, NotFound, RuleViolation
-from juki.domain.linkage import messages_for
+from juki.domain.linkage import OutboundMessage, messages_for
 from juki.domain.listings import DRAFTS
 from juki.domain.model import CommitPlan, Movement, MovementStatus
 from juki.domain.movements import LedgerView
@@ -28,6 +29,7 @@ from juki.services.access import require
 from juki.services.ports import (
     Allocation,
     Clock,
+    CodeReservation,
     ExecutionOutcome,
     IdSource,
     LedgerStore,
@@ -107,10 +109,27 @@ class Checked:
     matched: list[str]  # person ids of residents the check compared against
 
 
+class ReceivingLedgerStore(LedgerStore, Protocol):
+    """The ledger store, whose commit can also write the mark that an inbound message was applied
+    (so the message's effect and the mark are one transaction: juki.services.inbound)."""
+
+    def commit(
+        self,
+        movement: Movement,
+        plan: CommitPlan,
+        log: OperationLogEntry,
+        messages: list[OutboundMessage],
+        *,
+        identity_versions: dict[str, int],
+        codes: dict[str, CodeReservation],
+        received_from: str | None = None,
+    ) -> None: ...
+
+
 class MovementService:
     def __init__(
         self,
-        store: LedgerStore,
+        store: ReceivingLedgerStore,
         log: OperationLog,
         workflow: Workflow,
         clock: Clock,
@@ -264,14 +283,83 @@ class MovementService:
         found final (a retry after a commit whose answer was lost) is answered from the record
         without writing anything. Only the log entry's time is the attempt's own (see
         ``_system_entry``), and only the attempt that commits writes it."""
-        movement = self._load_approved(movement_id, approval_id)
+        movement = self._committed(self._load_approved(movement_id, approval_id))
+        assert movement.result is not None
+        return {"movement_id": movement_id, "status": movement.status, **movement.result.model_dump()}
+
+    # -- a peer's message, applied by the system: 転入通知, 個人番号の指定 ----------------------
+    def apply_received(self, command: MovementCommand, actor: SystemActor, source_id: str) -> Movement:
+        """Applies a movement a peer system notified (``source_id``: ``<peer>#<message_id>``),
+        entered and approved by the system (no clerk: the law makes these notices binding), and
+        commits it at once through the same checks and the same single transaction as
+        ``commit``, which also writes the message's inbox mark.
+
+        Safe to repeat: the movement's id and approval derive from ``source_id``, so a retry (or a
+        second run reading the same file) finds the movement and carries it on, or answers it as
+        it stands. A movement the rules refuse is recorded as failed with its issues and raised
+        as ``CommitRefused`` (the same answer on every later attempt)."""
+        movement_id = received_id(source_id)
+        movement = self._store.get_movement(movement_id) or self._save_received(
+            command, actor, source_id, movement_id
+        )
+        if movement.status == MovementStatus.APPROVED:
+            try:
+                movement = self._committed(movement, actor, received_from=source_id)
+            except RuleViolation as refused:
+                self._record_failure(movement, refused.code, actor)
+                movement = self._load(movement_id)
+        if movement.status == MovementStatus.FAILED:
+            raise CommitRefused(movement)
+        return movement
+
+    def _save_received(
+        self, command: MovementCommand, actor: SystemActor, source_id: str, movement_id: str
+    ) -> Movement:
+        """The movement as the system enters and approves it (its 個人番号 sealed first), with its
+        log entry; a concurrent attempt that saved it first wins, and its movement is used."""
+        now = self._clock.now()
+        command, allocation = self._sealed(command)
+        staff_id = f"system:{actor.name}"
+        movement = Movement(
+            movement_id=movement_id,
+            kind=MovementKind(command.kind),
+            status=MovementStatus.APPROVED,
+            command=command,
+            entered_by=staff_id,
+            entered_at=now,
+            office="system",
+            terminal=staff_id,
+            approved_by=staff_id,
+            approved_at=now,
+            approval_id=received_id(source_id, "approval"),
+        )
+        entry = entry_for(
+            actor, entry_id=f"{movement.approval_id}:create", at=now, function=FUNCTION_ENTER,
+            action="create", movement_id=movement_id, persons=sorted(_named_persons(movement)),
+            approved_by=staff_id,
+        )  # fmt: skip
+        try:
+            self._store.save_draft(movement, entry, allocation)
+        except Conflict:
+            saved = self._store.get_movement(movement_id)
+            if saved is None:
+                raise
+            return saved
+        return movement
+
+    def _committed(
+        self, movement: Movement, actor: SystemActor | None = None, received_from: str | None = None
+    ) -> Movement:
+        """The approved movement written (see ``commit``), or the final one as it stands."""
         if movement.status == MovementStatus.APPROVED:
             at = _approved_at(movement)
             view = self._view(movement.command)
             checked = self._check(movement.command, view, at)
             rules.raise_on_errors(checked.issues)
             persons, households = rules.new_ids_needed(movement.command)
-            allocation = self._store.allocate_ids(movement_id, persons=persons, households=households)
+            allocation = self._store.allocate_ids(
+                movement.movement_id, persons=persons, households=households
+            )
             plan = rules.plan(movement, view, allocation.person_ids, allocation.household_ids, at)
             reservations = dict(
                 zip(plan.code_needed, self._store.reserve_resident_codes(len(plan.code_needed)), strict=True)
@@ -282,22 +370,27 @@ class MovementService:
                 final,
                 plan,
                 self._system_entry(
-                    movement, "commit", [p.person_id for p in plan.persons], self._clock.now()
+                    movement, "commit", [p.person_id for p in plan.persons], self._clock.now(), actor
                 ),
                 messages_for(plan, at),
                 identity_versions=checked.identity_versions,
                 codes=reservations,
+                received_from=received_from,
             )
             movement = final
         if movement.status != MovementStatus.FINAL or movement.result is None:
             raise Conflict("MOVEMENT_NOT_APPROVED", "決裁済みの異動ではありません", "status")
-        return {"movement_id": movement_id, "status": movement.status, **movement.result.model_dump()}
+        return movement
 
     def record_failure(self, movement_id: str, approval_id: str, error_code: str | None) -> None:
         """Records why an approved movement was refused at commit. The checks run again here so the
         record names every issue, while the state machine only ever carried the error code. Safe to
         repeat: a movement no longer approved is left as is, and the write is conditional on it."""
-        movement = self._load_approved(movement_id, approval_id)
+        self._record_failure(self._load_approved(movement_id, approval_id), error_code)
+
+    def _record_failure(
+        self, movement: Movement, error_code: str | None, actor: SystemActor | None = None
+    ) -> None:
         if movement.status != MovementStatus.APPROVED:
             return
         checked = self._check(movement.command, self._view(movement.command), _approved_at(movement))
@@ -306,7 +399,7 @@ class MovementService:
             issues = [Issue(code=error_code or "COMMIT_FAILED", message="本登録できませんでした")]
         self._store.save_failure(
             rules.fail(movement, issues),
-            self._system_entry(movement, "fail", checked.matched, self._clock.now()),
+            self._system_entry(movement, "fail", checked.matched, self._clock.now(), actor),
         )
 
     # -- helpers ----------------------------------------------------------------------------
@@ -421,7 +514,12 @@ class MovementService:
         )
 
     def _system_entry(
-        self, movement: Movement, action: Literal["commit", "fail"], persons: list[str], at: datetime
+        self,
+        movement: Movement,
+        action: Literal["commit", "fail"],
+        persons: list[str],
+        at: datetime,
+        actor: SystemActor | None = None,
     ) -> OperationLogEntry:
         """The state machine's entry for an approval's commit or refusal.
 
@@ -432,7 +530,8 @@ class MovementService:
         the approval and the step, and the transaction that writes the entry is conditional on the
         movement's status, so only one attempt ever writes one."""
         return entry_for(
-            SystemActor(name="movement-approval", request_id=movement.approval_id or movement.movement_id),
+            actor
+            or SystemActor(name="movement-approval", request_id=movement.approval_id or movement.movement_id),
             entry_id=f"{movement.approval_id}:{action}",
             at=at,
             function=FUNCTION_APPROVE,
@@ -454,6 +553,13 @@ class MovementService:
         if movement.approval_id != approval_id:
             raise DomainError("APPROVAL_MISMATCH", "決裁が一致しません", "approval_id")
         return movement
+
+
+def received_id(source_id: str, what: str = "movement") -> str:
+    """The id of the movement (or its approval) that applies an inbound message: derived from the
+    message, so every attempt at the message names the same movement (32 hex digits, the form of
+    every movement id)."""
+    return hashlib.sha256(f"inbound|{what}|{source_id}".encode()).hexdigest()[:32]
 
 
 def _dry_plan(movement: Movement, view: LedgerView, at: datetime) -> CommitPlan:

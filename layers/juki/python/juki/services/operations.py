@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from juki.domain.errors import NotFound
 from juki.domain.oplog import entry_for
@@ -27,6 +27,11 @@ class JobRun(BaseModel):
     stopped_at: datetime | None = Field(default=None, description="終了日時")
     output: dict[str, Any] | None = Field(default=None, description="結果 (件数など、個人の情報は含まない)")
     error: str | None = Field(default=None, description="エラー名")
+
+    @computed_field(description="所要時間 (秒、終了した実行のみ)")  # type: ignore[prop-decorator]
+    @property
+    def duration_seconds(self) -> float | None:
+        return (self.stopped_at - self.started_at).total_seconds() if self.stopped_at else None
 
 
 class Job(BaseModel):

@@ -1,0 +1,128 @@
+"""The inbound drop zone in the exchange bucket, and the composition of the inbound service.
+
+The drop zone is a prefix of the ``exchange`` bucket (versioned, KMS-encrypted): peers write
+``inbound/...``; the receiving job moves each file to ``processed/...`` or ``rejected/...``
+(juki.services.inbound). A move is a copy then a delete; both are safe to repeat.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from juki.adapters.retention_stores import (
+    SENDING_ADDRESS_PREFIX,
+    DynamoMoveOutCertificates,
+    S3SendingAddressFiles,
+)
+from juki.adapters.system import JST, SystemClock
+from juki.services.inbound import InboundService, Municipality
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+    from juki.bootstrap import Services
+
+MISSING = {"NoSuchKey", "404", "NotFound"}
+
+
+class S3DropZone:
+    def __init__(self, s3: S3Client, bucket: str) -> None:
+        self._s3 = s3
+        self._bucket = bucket
+
+    def first(self, prefix: str, limit: int) -> tuple[list[str], bool]:
+        answer = self._s3.list_objects_v2(Bucket=self._bucket, Prefix=prefix, MaxKeys=limit)
+        keys = [item["Key"] for item in answer.get("Contents", [])]
+        return keys, bool(answer.get("IsTruncated"))
+
+    def read(self, key: str) -> bytes | None:
+        try:
+            answer = self._s3.get_object(Bucket=self._bucket, Key=key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in MISSING:
+                return None
+            raise
+        return answer["Body"].read()
+
+    def move(self, key: str, to_key: str, body: bytes | None = None) -> None:
+        """Writes ``body`` or copies the file, then deletes every version of the source by id (the
+        bucket is versioned; a delete marker alone would keep what the peer wrote). A copy whose
+        source is gone (a run at the same time moved it) is no error: the other run holds it."""
+        if body is not None:
+            self._s3.put_object(Bucket=self._bucket, Key=to_key, Body=body, ContentType="application/json")
+        else:
+            try:
+                self._s3.copy_object(
+                    Bucket=self._bucket, Key=to_key, CopySource={"Bucket": self._bucket, "Key": key}
+                )
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") in MISSING:
+                    return
+                raise
+        listed = self._s3.list_object_versions(Bucket=self._bucket, Prefix=key)
+        versions = [
+            {"Key": entry["Key"], "VersionId": entry["VersionId"]}
+            for entry in [*listed.get("Versions", []), *listed.get("DeleteMarkers", [])]
+            if entry["Key"] == key
+        ]
+        if versions:
+            answer = self._s3.delete_objects(Bucket=self._bucket, Delete={"Objects": versions, "Quiet": True})  # type: ignore[typeddict-item]
+            if answer.get("Errors"):
+                raise RuntimeError(f"{len(answer['Errors'])} version(s) not deleted")
+        else:
+            self._s3.delete_object(Bucket=self._bucket, Key=key)
+
+    def put_json(self, key: str, body: dict[str, Any]) -> None:
+        self._s3.put_object(
+            Bucket=self._bucket,
+            Key=key,
+            Body=json.dumps(body, ensure_ascii=False, sort_keys=True).encode(),
+            ContentType="application/json",
+        )
+
+
+class OnceSendingAddressFiles:
+    """送付先情報 files written once per name and day (a retried step does not write again)."""
+
+    def __init__(self, files: S3SendingAddressFiles, s3: S3Client, bucket: str) -> None:
+        self._files = files
+        self._s3 = s3
+        self._bucket = bucket
+
+    def put_once(self, name: str, body: bytes, created_at: datetime) -> bool:
+        created_on = created_at.astimezone(JST).date()
+        key = f"{SENDING_ADDRESS_PREFIX}{created_on.isoformat()}/{name}"
+        try:
+            self._s3.head_object(Bucket=self._bucket, Key=key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") not in MISSING:
+                raise
+        else:
+            return False
+        self._files.put_sending_address_file(name, body, created_at)
+        return True
+
+
+def build_inbound(services: Services) -> InboundService:
+    """For ``services().part(build_inbound)``."""
+    settings = services.settings
+    s3 = boto3.client("s3", region_name=settings.region, endpoint_url=settings.endpoint_url)
+    bucket = settings.exchange_bucket
+    return InboundService(
+        S3DropZone(s3, bucket),
+        services.store,
+        services.movements,
+        DynamoMoveOutCertificates(
+            settings.ledger_table, settings.oplog_table, region=settings.region, host=settings.endpoint_url
+        ),
+        OnceSendingAddressFiles(S3SendingAddressFiles(s3, bucket), s3, bucket),
+        policy=settings.retention,
+        municipality=Municipality(code=settings.municipality_code, name=settings.municipality_name),
+        clock=SystemClock(),
+        vault=services.my_numbers,
+    )

@@ -1,0 +1,402 @@
+"""The linkage table (``outbox``): waiting messages, lane cursors, provision records and the
+recipient registry, next to the inbox items of ``juki.adapters.inbound``. Keys: ``docs/linkage.md``.
+
+Every state change of a message is one conditional write, so two dispatchers running at once (a
+scheduled run and one started by a commit) cannot both deliver-and-record the same message, nor
+advance a lane past a message the other is delivering.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from juki.adapters.dynamodb import OplogItem, OutboxItem, oplog_item, outbox_item
+from juki.adapters.peers import HttpPeers
+from juki.adapters.system import SystemClock, UuidSource
+from juki.adapters.tables import bind, conflict_from
+from juki.domain.linkage import PENDING, OutboundMessage, ProvisionRecord, RecipientSystem
+from juki.domain.oplog import OperationLogEntry
+from juki.domain.recipients import RecipientRegistration
+from juki.services.linkage import LinkageService, Waiting
+
+if TYPE_CHECKING:
+    from juki.bootstrap import Services
+
+PARKED = "parked"
+ROUTED = "routed"
+DELIVERED = "delivered"
+SKIPPED = "skipped"
+
+
+class _ByStatus(GlobalSecondaryIndex["QueueItem"]):
+    class Meta:
+        index_name = "by_status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    queue_sk = UnicodeAttribute(range_key=True)
+
+
+class QueueItem(OutboxItem):
+    """A message as the dispatcher reads it from the ``by_status`` index."""
+
+    by_status = _ByStatus()
+
+
+class LaneItem(Model):
+    class Meta:
+        table_name: ClassVar[str | None] = None
+
+    pk = UnicodeAttribute(hash_key=True)  # LANE#<lane>
+    sk = UnicodeAttribute(range_key=True)  # CURSOR
+    last_sequence = NumberAttribute(null=True)
+    parked = UnicodeAttribute(null=True)  # the message id holding the lane back
+    lease_owner = UnicodeAttribute(null=True)  # the dispatcher round delivering on the lane now
+    lease_until = UnicodeAttribute(null=True)
+
+
+class _ByRecipient(GlobalSecondaryIndex["ProvisionItem"]):
+    class Meta:
+        index_name = "by_recipient"
+        projection = AllProjection()
+
+    prov_recipient = UnicodeAttribute(hash_key=True)
+    prov_sk = UnicodeAttribute(range_key=True)
+
+
+class ProvisionItem(Model):
+    class Meta:
+        table_name: ClassVar[str | None] = None
+
+    pk = UnicodeAttribute(hash_key=True)  # PROV#<person_id>
+    sk = UnicodeAttribute(range_key=True)  # <at>#<message_id>
+    prov_recipient = UnicodeAttribute(null=True)
+    prov_sk = UnicodeAttribute(null=True)
+    body = UnicodeAttribute()
+    by_recipient = _ByRecipient()
+
+
+class RecipientItem(Model):
+    class Meta:
+        table_name: ClassVar[str | None] = None
+
+    pk = UnicodeAttribute(hash_key=True)  # RECIPIENT#<system_id>
+    sk = UnicodeAttribute(range_key=True)  # CURRENT or V#<version:06d>
+    version = NumberAttribute()
+    body = UnicodeAttribute()
+
+
+RECIPIENTS = "RECIPIENTS"  # the listing item's pk: every system id, in one item
+CURRENT = "CURRENT"
+
+
+def _lane_key(lane: str) -> str:
+    return f"LANE#{lane}"
+
+
+def _waiting(item: OutboxItem) -> Waiting:
+    return Waiting(
+        message=OutboundMessage.model_validate(item.body.as_dict()),
+        attempts=int(item.attempts or 0),
+        next_attempt_at=datetime.fromisoformat(item.next_attempt_at) if item.next_attempt_at else None,
+        last_error=item.last_error,
+    )
+
+
+class DynamoLinkageStore:
+    """Implements ``juki.services.linkage.LinkageStore`` on the linkage (outbox) table."""
+
+    def __init__(self, outbox_table: str, oplog_table: str, region: str, host: str | None = None) -> None:
+        self._queue = bind(QueueItem, outbox_table, region, host)
+        self._lanes = bind(LaneItem, outbox_table, region, host)
+        self._provisions = bind(ProvisionItem, outbox_table, region, host)
+        self._recipients = bind(RecipientItem, outbox_table, region, host)
+        self._oplog = bind(OplogItem, oplog_table, region, host)
+        self._connection = Connection(region=region, host=host)
+
+    # -- reading the queue ------------------------------------------------------------------------
+    def waiting(self, limit: int, status: str = PENDING) -> list[Waiting]:
+        """Messages waiting, in lane order and sequence order within each lane."""
+        return [_waiting(item) for item in self._queue.by_status.query(status, limit=limit)]
+
+    def lanes(self, lanes: list[str]) -> dict[str, tuple[int, str | None]]:
+        """Each lane's last acknowledged sequence and the message parked on it (if any)."""
+        keys = [(_lane_key(lane), "CURSOR") for lane in dict.fromkeys(lanes)]
+        found = {item.pk: (int(item.last_sequence or 0), item.parked) for item in self._lanes.batch_get(keys)}
+        return {lane: found.get(_lane_key(lane), (0, None)) for lane in lanes}
+
+    def get(self, message_id: str) -> tuple[str, Waiting] | None:
+        try:
+            item = self._queue.get(f"MSG#{message_id}", "MSG", consistent_read=True)
+        except DoesNotExist:
+            return None
+        return item.state or PENDING, _waiting(item)
+
+    def claim_lane(self, lane: str, owner: str, now: datetime, until: datetime) -> bool:
+        """Only one dispatcher round delivers on a lane at a time (a lease that ends by itself if
+        the round dies); False when another round holds it."""
+        lanes = self._lanes
+        try:
+            lanes(pk=_lane_key(lane), sk="CURSOR").update(
+                actions=[lanes.lease_owner.set(owner), lanes.lease_until.set(until.isoformat())],
+                condition=lanes.lease_until.does_not_exist() | (lanes.lease_until < now.isoformat()),
+            )
+        except UpdateError:
+            return False
+        return True
+
+    def release_lane(self, lane: str, owner: str) -> None:
+        lanes = self._lanes
+        try:
+            lanes(pk=_lane_key(lane), sk="CURSOR").update(
+                actions=[lanes.lease_owner.remove(), lanes.lease_until.remove()],
+                condition=lanes.lease_owner == owner,
+            )
+        except UpdateError:
+            return  # the lease ran out and another round holds it now
+
+    # -- state changes ----------------------------------------------------------------------------
+    def route(self, event: OutboundMessage, deliveries: list[OutboundMessage]) -> bool:
+        """The event becomes its deliveries, in one transaction; False if another run routed it."""
+        model = self._queue
+        try:
+            with self._transaction() as tx:
+                tx.update(
+                    model(pk=f"MSG#{event.message_id}", sk="MSG"),
+                    actions=[model.state.set(ROUTED if deliveries else SKIPPED), model.status.remove(),
+                             model.queue_sk.remove()],
+                    condition=model.state == PENDING,
+                )  # fmt: skip
+                for message in deliveries:
+                    tx.save(outbox_item(message, model), condition=model.pk.does_not_exist())
+        except TransactWriteError as error:
+            if isinstance(conflict_from(error), TransactWriteError):
+                raise
+            return False
+        return True
+
+    def delivered(
+        self,
+        message: OutboundMessage,
+        previous: int,
+        at: datetime,
+        receipt: str | None,
+        provision: ProvisionRecord,
+    ) -> bool:
+        """Delivered, the lane advanced and the provision recorded, in one transaction; False if
+        another run got there first (the message is no longer pending, or the lane moved)."""
+        model, lanes = self._queue, self._lanes
+        try:
+            with self._transaction() as tx:
+                tx.update(
+                    model(pk=f"MSG#{message.message_id}", sk="MSG"),
+                    actions=[
+                        model.state.set(DELIVERED),
+                        model.status.remove(),
+                        model.queue_sk.remove(),
+                        model.delivered_at.set(at.isoformat()),
+                        model.receipt.set(receipt or ""),
+                    ],
+                    condition=model.state == PENDING,
+                )
+                cursor = lanes(pk=_lane_key(message.lane), sk="CURSOR")
+                tx.update(
+                    cursor,
+                    actions=[lanes.last_sequence.set(message.sequence)],
+                    condition=(
+                        lanes.last_sequence.does_not_exist()
+                        if previous == 0
+                        else lanes.last_sequence == previous
+                    ),
+                )
+                tx.save(self._provision_item(provision))
+        except TransactWriteError as error:
+            if isinstance(conflict_from(error), TransactWriteError):
+                raise
+            return False
+        return True
+
+    def skip(self, message: OutboundMessage) -> bool:
+        """A delivery nobody may receive any more (its recipient's approval ended)."""
+        model = self._queue
+        try:
+            model(pk=f"MSG#{message.message_id}", sk="MSG").update(
+                actions=[model.state.set(SKIPPED), model.status.remove(), model.queue_sk.remove()],
+                condition=model.state == PENDING,
+            )
+        except UpdateError:
+            return False
+        return True
+
+    def failed(self, message: OutboundMessage, attempts: int, next_at: datetime, error: str) -> None:
+        model = self._queue
+        try:
+            model(pk=f"MSG#{message.message_id}", sk="MSG").update(
+                actions=[
+                    model.attempts.set(attempts),
+                    model.next_attempt_at.set(next_at.isoformat()),
+                    model.last_error.set(error),
+                ],
+                condition=model.state == PENDING,
+            )
+        except UpdateError:
+            return  # another run delivered it meanwhile
+
+    def park(self, message: OutboundMessage, attempts: int, error: str, provision: ProvisionRecord) -> bool:
+        """Parked: out of the pending queue, into the parked one, holding its lane back."""
+        model, lanes = self._queue, self._lanes
+        try:
+            with self._transaction() as tx:
+                tx.update(
+                    model(pk=f"MSG#{message.message_id}", sk="MSG"),
+                    actions=[model.state.set(PARKED), model.status.set(PARKED), model.attempts.set(attempts),
+                             model.last_error.set(error)],
+                    condition=model.state == PENDING,
+                )  # fmt: skip
+                tx.update(
+                    lanes(pk=_lane_key(message.lane), sk="CURSOR"),
+                    actions=[lanes.parked.set(message.message_id)],
+                )
+                tx.save(self._provision_item(provision))
+        except TransactWriteError as error_:
+            if isinstance(conflict_from(error_), TransactWriteError):
+                raise
+            return False
+        return True
+
+    def redrive(self, message: OutboundMessage, log: OperationLogEntry) -> bool:
+        """Back to pending with its attempts reset, the lane released, with the log entry."""
+        model, lanes = self._queue, self._lanes
+        try:
+            with self._transaction() as tx:
+                tx.update(
+                    model(pk=f"MSG#{message.message_id}", sk="MSG"),
+                    actions=[model.state.set(PENDING), model.status.set(PENDING), model.attempts.set(0),
+                             model.next_attempt_at.remove()],
+                    condition=model.state == PARKED,
+                )  # fmt: skip
+                tx.update(
+                    lanes(pk=_lane_key(message.lane), sk="CURSOR"),
+                    actions=[lanes.parked.remove()],
+                    condition=lanes.parked == message.message_id,
+                )
+                tx.save(oplog_item(log, self._oplog), condition=self._oplog.pk.does_not_exist())
+        except TransactWriteError as error:
+            if isinstance(conflict_from(error), TransactWriteError):
+                raise
+            return False
+        return True
+
+    # -- provision records --------------------------------------------------------------------------
+    def _provision_item(self, provision: ProvisionRecord) -> ProvisionItem:
+        # One item per message, under its first person (a delivery names one person).
+        person = provision.persons[0] if provision.persons else "-"
+        sk = f"{provision.at.isoformat()}#{provision.message_id}"
+        return self._provisions(
+            pk=f"PROV#{person}",
+            sk=sk,
+            prov_recipient=provision.recipient,
+            prov_sk=sk,
+            body=provision.model_dump_json(),
+        )
+
+    def provisions_for(self, person_id: str) -> list[ProvisionRecord]:
+        items = self._provisions.query(f"PROV#{person_id}", consistent_read=True)
+        return [ProvisionRecord.model_validate_json(item.body) for item in items]
+
+    def provisions_to(
+        self, recipient: str, start: datetime, end: datetime, limit: int
+    ) -> list[ProvisionRecord]:
+        items = self._provisions.by_recipient.query(
+            recipient,
+            self._provisions.prov_sk.between(start.isoformat(), f"{end.isoformat()}~"),
+            limit=limit,
+        )
+        return [ProvisionRecord.model_validate_json(item.body) for item in items]
+
+    # -- the recipient registry ---------------------------------------------------------------------
+    def registrations(self) -> list[RecipientRegistration]:
+        return self._current_registrations()
+
+    def _current_registrations(self) -> list[RecipientRegistration]:
+        try:
+            listing = self._recipients.get(RECIPIENTS, CURRENT, consistent_read=True)
+        except DoesNotExist:
+            return []
+        ids: list[str] = json.loads(listing.body)
+        keys = [(f"RECIPIENT#{system_id}", CURRENT) for system_id in ids]
+        found = [
+            RecipientRegistration.model_validate_json(item.body) for item in self._recipients.batch_get(keys)
+        ]
+        return sorted(found, key=lambda r: r.system_id)
+
+    def registration(self, system_id: str) -> RecipientRegistration | None:
+        try:
+            item = self._recipients.get(f"RECIPIENT#{system_id}", CURRENT, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return RecipientRegistration.model_validate_json(item.body)
+
+    def save_registration(self, registration: RecipientRegistration, log: OperationLogEntry) -> None:
+        """A new version (kept) and the current copy, conditional on the version before it."""
+        model = self._recipients
+        body = registration.model_dump_json()
+        pk = f"RECIPIENT#{registration.system_id}"
+        try:
+            with self._transaction() as tx:
+                version = model(
+                    pk=pk, sk=f"V#{registration.version:06d}", version=registration.version, body=body
+                )
+                tx.save(version, condition=model.pk.does_not_exist())
+                tx.save(
+                    model(pk=pk, sk=CURRENT, version=registration.version, body=body),
+                    condition=(model.pk.does_not_exist() if registration.version == 1
+                               else model.version == registration.version - 1),
+                )  # fmt: skip
+                if registration.version == 1:
+                    ids = [r.system_id for r in self._current_registrations()]
+                    tx.save(
+                        model(pk=RECIPIENTS, sk=CURRENT, version=len(ids) + 1,
+                              body=json.dumps(sorted({*ids, registration.system_id}))),
+                        condition=(model.pk.does_not_exist() if not ids else model.version == len(ids)),
+                    )  # fmt: skip
+                tx.save(oplog_item(log, self._oplog), condition=self._oplog.pk.does_not_exist())
+        except TransactWriteError as error:
+            raise conflict_from(error) from error
+
+    def approved(self) -> list[RecipientSystem]:
+        return [r.system() for r in self._current_registrations() if r.is_approved]
+
+    def _transaction(self) -> TransactWrite:
+        return TransactWrite(connection=self._connection)
+
+
+def build_linkage_store(services: Services) -> DynamoLinkageStore:
+    settings = services.settings
+    return DynamoLinkageStore(
+        settings.outbox_table, settings.oplog_table, region=settings.region, host=settings.endpoint_url
+    )
+
+
+def build_linkage(services: Services) -> LinkageService:
+    settings = services.settings
+    return LinkageService(
+        services.part(build_linkage_store),
+        services.store,
+        HttpPeers(settings.peer_cs_url, settings.peer_platform_url, settings.peer_timeout_seconds),
+        services.store,
+        SystemClock(),
+        ids=UuidSource(),
+        numbers=services.my_numbers,
+        municipality=settings.municipality_name,
+        first_backoff_seconds=settings.linkage_first_backoff_seconds,
+    )

@@ -1,0 +1,206 @@
+"""Linkage over the local system (issue 6): committed changes reach the CS and the approved
+recipient systems through the dispatcher, in order per person, exactly once at the peer, with a
+provision record each; faults at the peer are retried or parked, and a parked message is redriven.
+
+The peers are the simulators of ``simulators/`` (``local_system.peers``), reached over HTTP."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from api_support import APPROVER, AUDITOR, CLERK, CONTRACTOR, STAFF_ADMIN, ApiClient, run_machine
+from juki.adapters.system import JST
+from juki_local.system import LocalSystem
+from juki_local.tokens import DemoStaff
+
+TODAY = datetime.now(JST).date()
+ADDRESS = {"postal_code": "420-0852", "ward": "葵区", "town": "紺屋町", "lot": "7番2号"}
+MOVED = {"postal_code": "422-8067", "ward": "駿河区", "town": "南町", "lot": "11番1号"}
+AGAIN = {"postal_code": "424-0816", "ward": "清水区", "town": "真砂町", "lot": "2番8号"}
+KOSEKI = {"domicile": "静岡県静岡市葵区紺屋町7番地", "head": "連携太郎"}
+ELSEWHERE = {"prefecture": "神奈川県", "municipality": "横浜市中区", "street": "日本大通1番地"}
+SECOND_ADMIN = DemoStaff("S7002", "管理 七郎", ("staff_admin",), "静岡市役所", "CITY-ADMIN-02")
+
+
+def final(api: ApiClient, body: dict[str, Any]) -> dict[str, Any]:
+    created = api.request("POST", "/movements", CLERK, body)
+    assert created.status_code == 201, created.text
+    approved = api.request("POST", f"/movements/{created.json()['movement_id']}/approve", APPROVER)
+    assert approved.status_code == 200, approved.text
+    result: dict[str, Any] = approved.json()
+    return result
+
+
+def move_in(api: ApiClient, given: str, kana: str) -> str:
+    moved = final(api, {
+        "kind": "move_in", "effective_date": (TODAY - timedelta(days=3)).isoformat(),
+        "notified_date": TODAY.isoformat(), "address": ADDRESS, "previous_address": ELSEWHERE,
+        "members": [{"name": {"family_name": "連携", "given_name": given, "family_name_kana": "レンケイ",
+                              "given_name_kana": kana},
+                     "birth_date": "1988-02-02", "sex": "female", "relationship": "世帯主", "koseki": KOSEKI}],
+    })  # fmt: skip
+    (person,) = moved["result"]["person_ids"]
+    return str(person)
+
+
+def move_within(api: ApiClient, person: str, address: dict[str, str], days_ago: int) -> None:
+    final(api, {
+        "kind": "in_city_move", "effective_date": (TODAY - timedelta(days=days_ago)).isoformat(),
+        "notified_date": TODAY.isoformat(), "person_ids": [person], "address": address,
+        "destination": {"mode": "same_household"},
+    })  # fmt: skip
+
+
+def dispatch(local_system: LocalSystem) -> None:
+    """One run of each linkage job, as the schedule runs them every minute: deliver, then apply
+    what the peers sent back (the CS answers a 個人番号 request with a file)."""
+    for job in ("linkage-dispatch", "linkage-receive"):
+        described = run_machine(local_system, job)
+        assert described["status"] == "SUCCEEDED", described
+
+
+def identity_lane(local_system: LocalSystem, person: str) -> list[tuple[int, str]]:
+    return [(m.sequence, m.kind) for m in local_system.peers.cs.applied(f"cs.identity:{person}")]
+
+
+def test_a_move_in_reaches_the_cs_once_with_a_provision_record(
+    api: ApiClient, local_system: LocalSystem
+) -> None:
+    person = move_in(api, "一葉", "イチヨウ")
+    dispatch(local_system)
+    # The CS designated a 個人番号 on the request routed with the move-in; it came back as a file,
+    # was recorded (version 2), and the change of the number went to the CS in its turn.
+    dispatch(local_system)
+    dispatch(local_system)  # nothing more to send
+    assert identity_lane(local_system, person) == [(1, "identity.created"), (2, "identity.changed")]
+    designated = next(d for d in local_system.peers.cs.designations() if d.person_id == person)
+    assert local_system.peers.cs.record_of_person(person)["my_number"] == designated.my_number  # type: ignore[index]
+    cs_record = local_system.peers.cs.record_of_person(person)
+    assert cs_record is not None and cs_record["name"] == "連携　一葉"
+    assert [n["person_id"] for n in local_system.peers.cs.notices("move_in.notice")].count(person) == 1
+
+    provisions = api.request("GET", f"/persons/{person}/provisions", AUDITOR)
+    assert provisions.status_code == 200, provisions.text
+    sent = {(p["recipient"], p["kind"], p["outcome"]) for p in provisions.json()["provisions"]}
+    assert ("cs", "identity.created", "delivered") in sent
+    assert ("cs", "move_in.notice", "delivered") in sent
+    identity = next(p for p in provisions.json()["provisions"] if p["kind"] == "identity.created")
+    assert identity["legal_basis"] == "住民基本台帳法第30条の6"
+    assert "my_number" in identity["fields"] and identity["persons"] == [person]
+    assert api.request("GET", f"/persons/{person}/provisions", CLERK).status_code == 403
+
+
+def test_order_and_exactly_once_survive_a_failing_peer_and_lost_answers(
+    api: ApiClient, local_system: LocalSystem
+) -> None:
+    cs = local_system.peers.cs
+    person = move_in(api, "二葉", "フタバ")
+    move_within(api, person, MOVED, 2)
+    cs.fail_next(3)  # down for three requests
+    dispatch(local_system)
+    cs.lose_answers(1)  # applied, but the answer never comes back: the dispatcher will send it again
+    move_within(api, person, AGAIN, 0)
+    for _ in range(6):
+        dispatch(local_system)
+    lane = identity_lane(local_system, person)
+    history = api.request("GET", f"/persons/{person}/history", APPROVER)
+    assert history.status_code == 200, history.text
+    versions = [v["version"] for v in history.json()["versions"]]
+    # Every version changed an identity item (created, number recorded, moved twice): each reached
+    # the CS exactly once, in version order, whatever the faults on the way.
+    assert lane == [(1, "identity.created")] + [(v, "identity.changed") for v in versions[1:]]
+    assert len(versions) == 4
+    assert cs.duplicates >= 1  # the lost answer's message came again and was not applied twice
+    assert cs.record_of_person(person)["address"].endswith("清水区真砂町2番8号")  # type: ignore[index]
+
+
+def wait_for_lane(local_system: LocalSystem, person: str, count: int) -> None:
+    """Commits start the dispatcher on their own: wait until the CS has ``count`` identity messages."""
+    for _ in range(200):
+        if len(identity_lane(local_system, person)) >= count:
+            return
+        dispatch(local_system)
+    raise AssertionError(identity_lane(local_system, person))
+
+
+def test_a_refused_message_is_parked_holds_its_lane_and_is_redriven(
+    api: ApiClient, local_system: LocalSystem
+) -> None:
+    cs = local_system.peers.cs
+    person = move_in(api, "三葉", "ミツバ")
+    wait_for_lane(local_system, person, 2)  # created, then the 個人番号 the CS designated
+    cs.refuse_on_lane(f"cs.identity:{person}", status=422)  # the CS refuses the next one itself
+    move_within(api, person, MOVED, 0)  # version 3: parked, retrying cannot help
+    dispatch(local_system)
+    parked = api.request("GET", "/linkage/parked", CONTRACTOR)
+    assert parked.status_code == 200, parked.text
+    mine = [m for m in parked.json()["messages"] if m["lane"] == f"cs.identity:{person}"]
+    assert [(m["sequence"], m["last_error"]) for m in mine] == [(3, "REFUSED_ON_LANE")]
+    move_within(api, person, AGAIN, 0)  # version 4 waits behind the parked version 3
+    dispatch(local_system)
+    assert [sequence for sequence, _ in identity_lane(local_system, person)] == [1, 2]
+    assert api.request("GET", "/linkage/parked", CLERK).status_code == 403
+
+    redriven = api.request("POST", f"/linkage/parked/{mine[0]['message_id']}/redrive", CONTRACTOR)
+    assert redriven.status_code == 202, redriven.text
+    again = api.request("POST", f"/linkage/parked/{mine[0]['message_id']}/redrive", CONTRACTOR)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "MESSAGE_NOT_PARKED"
+    wait_for_lane(local_system, person, 4)
+    assert [sequence for sequence, _ in identity_lane(local_system, person)] == [1, 2, 3, 4]
+    provisions = api.request("GET", f"/persons/{person}/provisions", AUDITOR).json()["provisions"]
+    outcomes = [p["outcome"] for p in provisions if p["message_id"] == mine[0]["message_id"]]
+    assert outcomes == ["parked", "delivered"]
+
+
+def test_a_recipient_system_gets_nothing_until_approved_and_only_its_fields(
+    api: ApiClient, local_system: LocalSystem
+) -> None:
+    local_system.register_staff(SECOND_ADMIN)
+    platform = local_system.peers.platform
+    fields = ["person_id", "name", "address", "effective_date"]
+    registered = api.request("POST", "/linkage/recipients", STAFF_ADMIN, {
+        "system_id": "kokuho", "name": "国民健康保険システム",
+        "legal_basis": "番号法第9条第2項に基づく静岡市条例", "fields": fields,
+    })  # fmt: skip
+    assert registered.status_code == 201, registered.text
+    before = move_in(api, "四葉", "ヨツバ")
+    dispatch(local_system)
+    assert platform.lanes("kokuho").get(f"platform.kokuho:{before}", []) == []  # registered, not approved
+
+    self_approved = api.request("POST", "/linkage/recipients/kokuho/approve", STAFF_ADMIN)
+    assert self_approved.status_code == 422
+    assert self_approved.json()["error"]["code"] == "RECIPIENT_SELF_APPROVAL"
+    approved = api.request("POST", "/linkage/recipients/kokuho/approve", SECOND_ADMIN)
+    assert approved.status_code == 200, approved.text
+
+    after = move_in(api, "五葉", "イツハ")
+    dispatch(local_system)
+    received = platform.lanes("kokuho").get(f"platform.kokuho:{after}", [])
+    assert [m.kind for m in received] == ["resident.changed"]
+    assert set(received[0].data) <= set(fields)
+    assert platform.fields_received("kokuho") <= set(fields)
+    assert api.request("GET", "/linkage/recipients", CLERK).status_code == 403
+
+    suspended = api.request("POST", "/linkage/recipients/kokuho/suspend", SECOND_ADMIN)
+    assert suspended.status_code == 200, suspended.text
+    later = move_in(api, "六葉", "ムツハ")
+    dispatch(local_system)
+    assert platform.lanes("kokuho").get(f"platform.kokuho:{later}", []) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"system_id": "BAD", "name": "x", "legal_basis": "x", "fields": ["name"]}, "VALIDATION_ERROR"),
+        (
+            {"system_id": "nenkin", "name": "年金", "legal_basis": "x", "fields": ["my_number"]},
+            "VALIDATION_ERROR",
+        ),
+    ],
+)
+def test_a_bad_registration_is_refused_with_a_code(api: ApiClient, body: dict[str, Any], code: str) -> None:
+    refused = api.request("POST", "/linkage/recipients", STAFF_ADMIN, body)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["code"] == code
