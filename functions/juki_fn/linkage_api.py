@@ -11,10 +11,12 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from juki.adapters.linkage import build_linkage
+from juki.adapters.retention_stores import build_retention
 from juki.adapters.system import JST
 from juki.bootstrap import services
 from juki.domain.linkage import ProvisionRecord
 from juki.domain.recipients import NewRecipient, RecipientRegistration
+from juki.domain.retention import MoveOutCertificate
 from juki.domain.staff import Permission
 from juki.observability import tracer
 from pydantic import BaseModel, Field
@@ -34,6 +36,7 @@ ROUTES: dict[tuple[str, str], Permission] = {
     ("POST", "/linkage/recipients/{system_id}/approve"): Permission.LINKAGE_MANAGE,
     ("POST", "/linkage/recipients/{system_id}/suspend"): Permission.LINKAGE_MANAGE,
     ("PUT", "/linkage/recipients/{system_id}/fields"): Permission.LINKAGE_MANAGE,
+    ("GET", "/move-out-certificates/{certificate_id}"): Permission.MOVEMENT_ENTER,
 }
 
 router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
@@ -42,6 +45,7 @@ PersonId = Annotated[str, Path(pattern=r"^\d{10}$", description="宛名番号")]
 MessageId = Annotated[
     str, Path(min_length=1, max_length=300, pattern=r"^[0-9A-Za-z:._-]+$", description="通知番号")
 ]
+CertificateId = Annotated[str, Path(pattern=r"^[0-9A-Za-z_-]{1,64}$", description="転出証明書情報の識別子")]
 SystemId = Annotated[str, Path(pattern=r"^[a-z][a-z0-9-]{1,39}$", description="連携先システムID")]
 
 
@@ -179,3 +183,18 @@ def change_recipient_fields(
     system_id: SystemId, change: Annotated[FieldChange, Body()]
 ) -> RecipientRegistration:
     return services().part(build_linkage).change_fields(system_id, change.fields, current_actor())
+
+
+@router.get(
+    "/move-out-certificates/<certificate_id>",
+    summary="転出証明書情報 (特例転入の受付)",
+    description=(
+        "CS から受信した転出証明書情報を返します。窓口はこれを本人と確認して特例転入 (move_in_type=card) "
+        "を入力します。使用済み・期間切れ・未受信は 404 または 422。照会は操作ログに残ります。"
+    ),
+    responses={404: {"description": "受信前、使用済み、または消去済み (MOVE_OUT_CERTIFICATE_NOT_FOUND)"}},
+    tags=TAGS,
+)
+@tracer.capture_method(capture_response=False, capture_error=False)
+def move_out_certificate(certificate_id: CertificateId) -> MoveOutCertificate:
+    return services().part(build_retention).move_out_certificate(certificate_id, current_actor())

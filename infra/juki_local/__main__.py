@@ -21,7 +21,8 @@ def _options() -> LocalOptions:
     args = parser.parse_args()
     if not 0 <= args.residents <= 700_000:
         parser.error("--residents must be between 0 and 700000")
-    return LocalOptions(api_port=args.port, residents=args.residents, seed=args.seed)
+    # The scheduled jobs run on their schedules, as EventBridge runs them in the deployment.
+    return LocalOptions(api_port=args.port, residents=args.residents, seed=args.seed, scheduler=True)
 
 
 def main() -> None:
@@ -43,6 +44,8 @@ Juki local system is up ({time.monotonic() - started:.1f} s)
   OpenAPI        {url}/openapi.json
   API browser    {url}/docs
   AWS emulator   {system.emulator.url} (moto server; Step Functions execute the real ASL)
+  Peers          {system.peers.cs_url} (CS), {system.peers.platform_url} (共通基盤): simulators
+  Scheduled jobs every state machine with a schedule (linkage every minute; docs/linkage.md)
   Demo ledger    {persons:,} residents in {households:,} households (seed {options.seed})
 
 Calling system (SigV4, service execute-api, region {system.emulator.region}):

@@ -6,6 +6,7 @@ The peers are the simulators of ``simulators/`` (``local_system.peers``), reache
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -90,6 +91,46 @@ def test_a_move_in_reaches_the_cs_once_with_a_provision_record(
     assert identity["legal_basis"] == "住民基本台帳法第30条の6"
     assert "my_number" in identity["fields"] and identity["persons"] == [person]
     assert api.request("GET", f"/persons/{person}/provisions", CLERK).status_code == 403
+
+
+def test_a_birth_gets_its_number_from_the_cs_and_yields_a_sending_address_record(
+    api: ApiClient, local_system: LocalSystem
+) -> None:
+    mother = move_in(api, "七葉", "ナナハ")
+    household = api.request("GET", f"/persons/{mother}", APPROVER).json()["person"]["household_id"]
+    born = final(api, {
+        "kind": "birth", "effective_date": TODAY.isoformat(), "notified_date": TODAY.isoformat(),
+        "household_id": household, "sex": "male", "relationship": "子", "koseki": KOSEKI,
+        "name": {"family_name": "連携", "given_name": "一", "family_name_kana": "レンケイ", "given_name_kana": "ハジメ"},
+    })  # fmt: skip
+    (baby,) = born["result"]["person_ids"]
+    wait_for_lane(local_system, baby, 2)  # created without a number, then the number recorded
+
+    cs = local_system.peers.cs
+    requested = [m for m in cs.applied(f"cs.my_number:{baby}") if m.kind == "my_number.request"]
+    assert len(requested) == 1
+    designated = next(d for d in cs.designations() if d.person_id == baby)
+    revealed = api.request(
+        "POST", f"/persons/{baby}/my-number", APPROVER, {"purpose": "出生届後の番号通知の確認"}
+    )
+    assert revealed.status_code == 200, revealed.text
+    assert revealed.json()["my_number"] == designated.my_number
+
+    s3 = local_system.emulator.client("s3")
+    bucket = local_system.resources.buckets["exchange"]
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix="outbound/jlis/sending-addresses/")
+    keys = [
+        o["Key"]
+        for o in listed.get("Contents", [])
+        if o["Key"].endswith(f"{designated.file_message_id}.json")
+    ]
+    assert len(keys) == 1, "one 送付先情報 record for the number designated"
+    body = s3.get_object(Bucket=bucket, Key=keys[0])["Body"].read().decode()
+    record = json.loads(body)
+    assert record["resident_code"] == cs.record_of_person(baby)["resident_code"]  # type: ignore[index]
+    assert designated.my_number not in body, "the 個人番号 is sealed in the file, never plain"
+    versions = s3.list_object_versions(Bucket=bucket, Prefix="inbound/cs/").get("Versions", [])
+    assert not [v for v in versions if designated.file_message_id in v["Key"]], "the CS's file is gone"
 
 
 def test_order_and_exactly_once_survive_a_failing_peer_and_lost_answers(

@@ -94,7 +94,16 @@ def build(settings: Settings) -> Services:
         settings=settings,
         store=store,
         movements=MovementService(
-            store, store, workflow, clock, ids, restrictions=restrictions, vault=vault, index=search_index
+            store,
+            store,
+            workflow,
+            clock,
+            ids,
+            restrictions=restrictions,
+            vault=vault,
+            index=search_index,
+            certificates=store,  # the 転出証明書情報 a card move-in claims, in the ledger table
+            retention=settings.retention,
         ),
         inquiry=InquiryService(
             store,

@@ -11,6 +11,7 @@ Layout of the ledger table (one table, keys ``pk``/``sk``):
 | movement              | ``MOVEMENT#<id>``   | ``MOVEMENT``| gsi1 = status, entered time                  |
 | identity bucket       | ``IDENTITY#<key>``  | ``IDENTITY``| person ids with that reading and birth date  |
 | id counter            | ``COUNTER#<kind>``  | ``COUNTER`` | person and household sequence numbers        |
+| 転出証明書情報        | ``MOVEOUT_CERT#<id>`` | ``MOVEOUT_CERT`` | retention_stores; a commit claims it |
 
 In the outbox (linkage) table, besides the messages: ``INBOX#<peer>#<message_id>`` / ``INBOX``,
 the mark that an inbound message was applied, written with its effect.
@@ -46,6 +47,7 @@ from juki.domain.my_number import STORAGE
 from juki.domain.oplog import OperationLogEntry
 from juki.domain.oplog_chain import entry_hash
 from juki.domain.records import HouseholdRecord, PersonRecord
+from juki.domain.retention import HeldCertificate, MoveOutCertificate, MoveOutCertificateClaim
 from juki.domain.search import index_keys
 from juki.services.ports import Allocation, CodeReservation, IdentityBucket
 
@@ -74,6 +76,11 @@ def identity_bucket_key(identity: str) -> str:
 
 
 IDENTITY = "IDENTITY"
+MOVEOUT_CERT = "MOVEOUT_CERT"
+
+
+def certificate_key(certificate_id: str) -> str:
+    return f"{MOVEOUT_CERT}#{certificate_id}"
 
 
 class _Gsi1(GlobalSecondaryIndex["LedgerItem"]):
@@ -100,6 +107,9 @@ class LedgerItem(Model):
     body = UnicodeAttribute(null=True)  # the record as JSON: read whole, never filtered on
     allocation: MapAttribute[str, Any] = MapAttribute(null=True)
     person_ids = UnicodeSetAttribute(null=True)
+    # 転出証明書情報 (the other attributes of its item: juki.adapters.retention_stores)
+    claimed_at = UnicodeAttribute(null=True)
+    claimed_by = UnicodeAttribute(null=True)
     # Search keys (juki.domain.search.index_keys), on person version items only.
     kana_pk = UnicodeAttribute(null=True)
     kana_sk = UnicodeAttribute(null=True)
@@ -186,6 +196,39 @@ def outbox_item(message: OutboundMessage, model: type[OutboxItem]) -> OutboxItem
         body=message.model_dump(mode="json"),
         attempts=0,
     )
+
+
+def add_certificate_claim(tx: TransactWrite, model: type[LedgerItem], claim: MoveOutCertificateClaim) -> None:
+    """The claim of a 転出証明書情報, in a transaction: the fact and the claimant are kept, the personal
+    data and the purge index keys dropped, on condition it is held and not yet claimed (a purge or
+    another claim meanwhile cancels the whole transaction). Used by a card move-in's commit and
+    by ``DynamoMoveOutCertificates.claim``: one definition of what a claim writes."""
+    tx.update(
+        model(pk=certificate_key(claim.certificate_id), sk=MOVEOUT_CERT),
+        actions=[
+            model.claimed_at.set(claim.claimed_at.isoformat()),
+            model.claimed_by.set(claim.claimed_by),
+            model.body.remove(),
+            model.gsi1pk.remove(),
+            model.gsi1sk.remove(),
+        ],
+        condition=model.pk.exists() & model.claimed_at.does_not_exist(),
+    )
+
+
+def held_certificate(item: LedgerItem, certificate_id: str) -> HeldCertificate:
+    """The domain's view of a certificate item."""
+    claim = (
+        MoveOutCertificateClaim(
+            certificate_id=certificate_id,
+            claimed_at=datetime.fromisoformat(item.claimed_at),
+            claimed_by=item.claimed_by or "",
+        )
+        if item.claimed_at
+        else None
+    )
+    certificate = MoveOutCertificate.model_validate_json(item.body) if item.body and claim is None else None
+    return HeldCertificate(certificate_id=certificate_id, certificate=certificate, claim=claim)
 
 
 def oplog_item(entry: OperationLogEntry, model: type[OplogItem]) -> OplogItem:
@@ -278,10 +321,13 @@ class DynamoLedgerStore:
         *,
         identity_versions: dict[str, int],
         codes: dict[str, CodeReservation],
+        claim: MoveOutCertificateClaim | None = None,
         received_from: str | None = None,
     ) -> None:
-        """``received_from`` (``<peer>#<message_id>``): the movement applies an inbound message, whose
-        inbox mark is written here too, on condition it is new (juki.services.inbound)."""
+        """``claim``: a card move-in claims its 転出証明書情報 here, so it is claimed exactly when the
+        move-in is final (``add_certificate_claim``). ``received_from`` (``<peer>#<message_id>``):
+        the movement applies an inbound message, whose inbox mark is written here too, on condition
+        it is new (juki.services.inbound)."""
         try:
             token = _commit_token(movement, plan, codes, identity_versions, log, received_from=received_from)
             with self._transaction(token=token) as tx:
@@ -305,6 +351,8 @@ class DynamoLedgerStore:
                 tx.save(oplog_item(log, self._oplog), condition=self._oplog.pk.does_not_exist())
                 for message in messages:
                     tx.save(outbox_item(message, self._outbox), condition=self._outbox.pk.does_not_exist())
+                if claim is not None:
+                    add_certificate_claim(tx, self._ledger, claim)
                 if received_from is not None:
                     mark = self._inbox(
                         pk=inbox_key(received_from),
@@ -333,6 +381,14 @@ class DynamoLedgerStore:
         except PutError as error:
             if error.cause_response_code != "ConditionalCheckFailedException":
                 raise
+
+    def held_move_out_certificate(self, certificate_id: str) -> HeldCertificate | None:
+        """The 転出証明書情報 a card move-in names (consistent read); None if never received or purged."""
+        try:
+            item = self._ledger.get(certificate_key(certificate_id), MOVEOUT_CERT, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return held_certificate(item, certificate_id)
 
     def reserve_resident_codes(self, count: int) -> list[CodeReservation]:
         return list(self._codes.reserve(count)) if count else []

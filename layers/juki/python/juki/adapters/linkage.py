@@ -128,12 +128,6 @@ class DynamoLinkageStore:
         """Messages waiting, in lane order and sequence order within each lane."""
         return [_waiting(item) for item in self._queue.by_status.query(status, limit=limit)]
 
-    def lanes(self, lanes: list[str]) -> dict[str, tuple[int, str | None]]:
-        """Each lane's last acknowledged sequence and the message parked on it (if any)."""
-        keys = [(_lane_key(lane), "CURSOR") for lane in dict.fromkeys(lanes)]
-        found = {item.pk: (int(item.last_sequence or 0), item.parked) for item in self._lanes.batch_get(keys)}
-        return {lane: found.get(_lane_key(lane), (0, None)) for lane in lanes}
-
     def get(self, message_id: str) -> tuple[str, Waiting] | None:
         try:
             item = self._queue.get(f"MSG#{message_id}", "MSG", consistent_read=True)
@@ -141,18 +135,22 @@ class DynamoLinkageStore:
             return None
         return item.state or PENDING, _waiting(item)
 
-    def claim_lane(self, lane: str, owner: str, now: datetime, until: datetime) -> bool:
+    def claim_lane(
+        self, lane: str, owner: str, now: datetime, until: datetime
+    ) -> tuple[int, str | None] | None:
         """Only one dispatcher round delivers on a lane at a time (a lease that ends by itself if
-        the round dies); False when another round holds it."""
+        the round dies). The lane's cursor as the claim found it (the update returns the item), or
+        None when another round holds the lane."""
         lanes = self._lanes
+        cursor = lanes(pk=_lane_key(lane), sk="CURSOR")
         try:
-            lanes(pk=_lane_key(lane), sk="CURSOR").update(
+            cursor.update(
                 actions=[lanes.lease_owner.set(owner), lanes.lease_until.set(until.isoformat())],
                 condition=lanes.lease_until.does_not_exist() | (lanes.lease_until < now.isoformat()),
             )
         except UpdateError:
-            return False
-        return True
+            return None
+        return int(cursor.last_sequence or 0), cursor.parked
 
     def release_lane(self, lane: str, owner: str) -> None:
         lanes = self._lanes

@@ -19,8 +19,9 @@ Ledger items (keys ``pk``/``sk``, next to those in ``juki.adapters.dynamodb``):
 | removed-record sweep | ``RETENTION#removed_records`` | ``CURSOR`` | where the bounded scan resumes      |
 
 A claim removes the body and the index keys in one transaction with its log entry, leaving
-the fact of the claim; the purge is a Query on gsi1 up to the run's day, and deletes in one
-transaction with its log entry, on condition the item is still unclaimed.
+the fact of the claim (a card move-in claims in its commit's own transaction:
+``juki.adapters.dynamodb.add_certificate_claim``); the purge is a Query on gsi1 up to the run's
+day, and deletes in one transaction with its log entry, on condition the item is still unclaimed.
 """
 
 from __future__ import annotations
@@ -44,7 +45,11 @@ from pynamodb.transactions import TransactWrite
 from juki.adapters.dynamodb import (
     CURRENT,
     IDENTITY,
+    MOVEOUT_CERT,
+    LedgerItem,
     OplogItem,
+    add_certificate_claim,
+    certificate_key,
     identity_bucket_key,
     oplog_item,
     person_key,
@@ -72,7 +77,6 @@ SENDING_ADDRESS_PREFIX = "outbound/jlis/sending-addresses/"
 _FILE_NAME = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,199}$")
 S3_DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys
 
-MOVEOUT_CERT = "MOVEOUT_CERT"
 UNCLAIMED = "MOVEOUT_CERT_UNCLAIMED"
 SWEEP_PK = "RETENTION#removed_records"
 SWEEP_SK = "CURSOR"
@@ -202,10 +206,6 @@ class RetentionItem(Model):
     gsi1 = _Gsi1()
 
 
-def certificate_key(certificate_id: str) -> str:
-    return f"{MOVEOUT_CERT}#{certificate_id}"
-
-
 @dataclass(frozen=True)
 class StoredCertificate:
     certificate: MoveOutCertificate | None  # None once claimed
@@ -218,6 +218,7 @@ class DynamoMoveOutCertificates:
 
     def __init__(self, ledger_table: str, oplog_table: str, region: str, host: str | None = None) -> None:
         self._model = bind(RetentionItem, ledger_table, region, host)
+        self._ledger = bind(LedgerItem, ledger_table, region, host)
         self._oplog = bind(OplogItem, oplog_table, region, host)
         self._connection = Connection(region=region, host=host)
 
@@ -269,22 +270,11 @@ class DynamoMoveOutCertificates:
 
     def claim(self, claim: MoveOutCertificateClaim, log: OperationLogEntry) -> None:
         """Marks it claimed and drops the personal data, with the log entry; Conflict if someone
-        claimed it meanwhile, NotFound if it was purged meanwhile."""
-        model = self._model
-        item = model(pk=certificate_key(claim.certificate_id), sk=MOVEOUT_CERT)
+        claimed or purged it meanwhile. A card move-in's commit writes the same update in its own
+        transaction (``juki.adapters.dynamodb.add_certificate_claim``)."""
         try:
             with self._transaction() as tx:
-                tx.update(
-                    item,
-                    actions=[
-                        model.claimed_at.set(claim.claimed_at.isoformat()),
-                        model.claimed_by.set(claim.claimed_by),
-                        model.body.remove(),
-                        model.gsi1pk.remove(),
-                        model.gsi1sk.remove(),
-                    ],
-                    condition=model.pk.exists() & model.claimed_at.does_not_exist(),
-                )
+                add_certificate_claim(tx, self._ledger, claim)
                 tx.save(oplog_item(log, self._oplog), condition=self._oplog.pk.does_not_exist())
         except TransactWriteError as error:
             raise conflict_from(error) from error

@@ -121,10 +121,21 @@ class MoveIn(Dated):
     """転入: people move into the municipality, as a new household or into an existing one."""
 
     kind: Literal[MovementKind.MOVE_IN] = Field(description="異動の種類 (move_in = 転入)")
-    move_in_type: Literal["domestic", "from_abroad", "unnotified", "ex_officio"] = Field(
+    move_in_type: Literal["domestic", "card", "from_abroad", "unnotified", "ex_officio"] = Field(
         default="domestic",
         description=(
-            "domestic=国内転入 (転出証明書), from_abroad=国外転入, unnotified=未届転入, ex_officio=職権記載"
+            "domestic=国内転入 (転出証明書), card=特例転入 (マイナンバーカードを利用した転入。"
+            "市町村CSから受信した転出証明書情報を使う), from_abroad=国外転入, unnotified=未届転入, "
+            "ex_officio=職権記載"
+        ),
+    )
+    move_out_certificate_id: str | None = Field(
+        default=None,
+        pattern=r"^[0-9A-Za-z_-]{1,64}$",
+        description=(
+            "特例転入で使う転出証明書情報の識別子 (move_in_type=card のときは必須、それ以外は指定不可)。"
+            "世帯員は転出証明書情報の記載 (氏名・生年月日・性別・住民票コード) と一致し、"
+            "前住所は転出証明書情報の転出地の住所と同じであること"
         ),
     )
     address: Address = Field(description="転入先の住所")
@@ -137,6 +148,15 @@ class MoveIn(Dated):
         max_length=MAX_MEMBERS_PER_MOVEMENT,
         description="転入する人 (新しい世帯なら世帯主を含む)",
     )
+
+    @model_validator(mode="after")
+    def _certificate_for_card_only(self) -> Self:
+        """特例転入 starts from the 転出証明書情報 the CS sent; no other kind of move-in names one."""
+        if self.move_in_type == "card" and self.move_out_certificate_id is None:
+            raise ValueError("特例転入には転出証明書情報の識別子 (move_out_certificate_id) が必要です")
+        if self.move_in_type != "card" and self.move_out_certificate_id is not None:
+            raise ValueError("転出証明書情報の識別子は特例転入 (move_in_type=card) のときだけ指定できます")
+        return self
 
 
 class NewHousehold(Frozen):

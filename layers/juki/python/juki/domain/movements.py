@@ -45,6 +45,14 @@ from juki.domain.model import CommitPlan, Movement, MovementResult, MovementStat
 from juki.domain.my_number import SealedMyNumber
 from juki.domain.records import HouseholdRecord, MoveOutDetails, PersonRecord, Removal
 from juki.domain.relationships import HEAD
+from juki.domain.retention import (
+    HeldCertificate,
+    MoveOutCertificateClaim,
+    MoveOutCertificatePerson,
+    RetentionPolicy,
+    RetentionRefused,
+    check_claim,
+)
 from juki.domain.staff import Actor, Permission
 from juki.domain.values import HouseholdStatus, PersonName, RemovalReason, ResidentStatus, Sex
 
@@ -148,6 +156,108 @@ def check_brought_codes(
         for code, (field, own) in brought.items()
         if holders.get(code) not in (None, own)
     ]
+
+
+# -- 特例転入 (card move-in): the 転出証明書情報 it claims ------------------------------------------
+
+
+def move_out_certificate_id(command: MovementCommand) -> str | None:
+    """The 転出証明書情報 a card move-in claims (None for every other notice)."""
+    if isinstance(command, MoveIn) and command.move_in_type == "card":
+        return command.move_out_certificate_id
+    return None
+
+
+def _same_name(given: PersonName, held: PersonName) -> bool:
+    """Kanji as written, and the reading ignoring only how the kana were typed (the strong match)."""
+    return (
+        given.family_name == held.family_name
+        and given.given_name == held.given_name
+        and exact_key(given.reading) == exact_key(held.reading)
+    )
+
+
+def _the_same(member: NewPerson, held: MoveOutCertificatePerson) -> bool:
+    return _same_name(member.name, held.name) and (member.birth_date, member.sex) == (
+        held.birth_date,
+        held.sex,
+    )
+
+
+def check_card_move_in(
+    command: MovementCommand,
+    held: HeldCertificate | None,
+    movement_id: str | None,
+    today: date,
+    policy: RetentionPolicy,
+) -> list[Issue]:
+    """A card move-in against the 転出証明書情報 it names, at entry and again at commit.
+
+    The certificate must be held and unclaimed (claimed by this very movement is fine: its commit
+    went through, and the claim dropped the data it would be compared with), within its period,
+    and the clerk's entry must agree with it: the previous address is the certificate's (the
+    clerk confirms it, the system does not fill it in), and every member is one of its persons
+    by name (kanji and kana), birth date and sex, carrying that person's 住民票コード. People on the
+    certificate may move in later by a move-in of their own; nobody not on it may come along."""
+    certificate_id = move_out_certificate_id(command)
+    if certificate_id is None:
+        return []
+    assert isinstance(command, MoveIn)
+    field_name = "move_out_certificate_id"
+    if held is not None and held.claim is not None:
+        if held.claim.claimed_by == movement_id:
+            return []
+        return [
+            _error(
+                "MOVE_OUT_CERTIFICATE_CLAIMED",
+                "転出証明書情報はすでに別の転入で使用されています",
+                field_name,
+            )
+        ]
+    if held is None or held.certificate is None:
+        return [
+            _error(
+                "MOVE_OUT_CERTIFICATE_NOT_FOUND",
+                "転出証明書情報が見つかりません (受信前、または期間経過で消去済み)",
+                field_name,
+            )
+        ]
+    certificate = held.certificate
+    issues: list[Issue] = []
+    try:
+        check_claim(certificate.planned_date, today, policy)
+    except RetentionRefused as expired:
+        issues.append(_error(expired.code, expired.message, field_name))
+    if command.previous_address != certificate.previous_address:
+        issues.append(
+            _error(
+                "MOVE_OUT_CERTIFICATE_MISMATCH",
+                "前住所が転出証明書情報の転出地の住所と違います",
+                "previous_address",
+            )
+        )
+    unmatched = list(certificate.persons)
+    for index, member in enumerate(command.members):
+        same = next((held_person for held_person in unmatched if _the_same(member, held_person)), None)
+        if same is None:
+            message = "転出証明書情報に記載のない人です (氏名・フリガナ・生年月日・性別を確認してください)"
+        elif member.resident_code != same.resident_code:
+            message = "住民票コードが転出証明書情報の記載と違います"
+        else:
+            unmatched.remove(same)
+            continue
+        issues.append(_error("MOVE_OUT_CERTIFICATE_MISMATCH", message, f"members[{index}]"))
+    return issues
+
+
+def certificate_claim(movement: Movement, at: datetime) -> MoveOutCertificateClaim | None:
+    """The claim a card move-in's commit writes, in its own transaction (None for any other)."""
+    certificate_id = move_out_certificate_id(movement.command)
+    if certificate_id is None:
+        return None
+    return MoveOutCertificateClaim(
+        certificate_id=certificate_id, claimed_at=at, claimed_by=movement.movement_id
+    )
 
 
 def raise_on_errors(issues: list[Issue]) -> list[Issue]:

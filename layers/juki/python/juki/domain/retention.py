@@ -125,6 +125,16 @@ class MoveOutCertificateClaim(BaseModel):
     claimed_by: str = Field(description="特例転入の異動ID")
 
 
+@dataclass(frozen=True)
+class HeldCertificate:
+    """A 転出証明書情報 as the ledger holds it: the data while unclaimed, the claim once claimed
+    (the data is dropped by the claim, so exactly one of the two is set)."""
+
+    certificate_id: str
+    certificate: MoveOutCertificate | None
+    claim: MoveOutCertificateClaim | None
+
+
 def check_claim(planned_date: date, on: date, policy: RetentionPolicy) -> None:
     """A card move-in may claim the data through its last day, never after."""
     if on > move_out_certificate_last_day(planned_date, policy):

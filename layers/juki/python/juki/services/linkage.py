@@ -57,8 +57,9 @@ class Waiting:
 
 class LinkageStore(Protocol):
     def waiting(self, limit: int, status: str = ...) -> list[Waiting]: ...
-    def lanes(self, lanes: list[str]) -> dict[str, tuple[int, str | None]]: ...
-    def claim_lane(self, lane: str, owner: str, now: datetime, until: datetime) -> bool: ...
+    def claim_lane(
+        self, lane: str, owner: str, now: datetime, until: datetime
+    ) -> tuple[int, str | None] | None: ...
     def release_lane(self, lane: str, owner: str) -> None: ...
     def get(self, message_id: str) -> tuple[str, Waiting] | None: ...
     def route(self, event: OutboundMessage, deliveries: list[OutboundMessage]) -> bool: ...
@@ -113,6 +114,8 @@ class DispatchResult(BaseModel):
 class _Round:
     result: DispatchResult = field(default_factory=DispatchResult)
     persons: set[str] = field(default_factory=set)
+    # Record versions read in this round: an event and its deliveries read the same version.
+    versions: dict[tuple[str, int], PersonRecord | None] = field(default_factory=dict)
 
 
 class LinkageService:
@@ -167,11 +170,12 @@ class LinkageService:
                 state.result.more = True
                 break
             now = self._clock.now()
-            if not self._store.claim_lane(lane, owner, now, now + LANE_LEASE):
+            cursor = self._store.claim_lane(lane, owner, now, now + LANE_LEASE)
+            if cursor is None:
                 continue  # another round is delivering on this lane
             try:
-                # Read after the claim: the cursor is what the round before this one left.
-                self._deliver_lane(items, self._store.lanes([lane])[lane], registry, state)
+                # The cursor as the claim found it: what the round before this one left.
+                self._deliver_lane(items, cursor, registry, state)
             finally:
                 self._store.release_lane(lane, owner)
         self._log_round(actor, state)
@@ -185,7 +189,7 @@ class LinkageService:
 
     def _route(self, event: OutboundMessage, recipients: list[RecipientSystem], state: _Round) -> None:
         assert event.person_id is not None
-        new = self._records.person_version(event.person_id, event.sequence)
+        new = self._version(event.person_id, event.sequence, state)
         if new is None:  # the version is gone (archived): nothing left to send
             self._store.route(event, [])
             state.result.skipped += 1
@@ -230,7 +234,7 @@ class LinkageService:
                     state.result.skipped += 1
                 return previous
             approved_fields = tuple(registration.fields)
-        envelope = self._envelope(message, previous, approved_fields)
+        envelope = self._envelope(message, previous, approved_fields, state)
         if envelope is None:
             self._store.skip(message)
             state.result.skipped += 1
@@ -259,11 +263,17 @@ class LinkageService:
             state.result.retried += 1
         return None
 
+    def _version(self, person_id: str, version: int, state: _Round) -> PersonRecord | None:
+        key = (person_id, version)
+        if key not in state.versions:
+            state.versions[key] = self._records.person_version(person_id, version)
+        return state.versions[key]
+
     def _envelope(
-        self, message: OutboundMessage, previous: int, approved_fields: tuple[str, ...]
+        self, message: OutboundMessage, previous: int, approved_fields: tuple[str, ...], state: _Round
     ) -> dict[str, Any] | None:
         assert message.person_id is not None
-        record = self._records.person_version(message.person_id, message.sequence)
+        record = self._version(message.person_id, message.sequence, state)
         if record is None:
             return None
         my_number = None

@@ -21,6 +21,7 @@ from juki.domain.my_number import MyNumberVault
 from juki.domain.oplog import OperationLogEntry, Outcome, entry_for
 from juki.domain.records import HouseholdRecord, PersonRecord
 from juki.domain.restrictions import Process, Restricted, enforce
+from juki.domain.retention import MoveOutCertificateClaim, RetentionPolicy
 from juki.domain.search import IndexQuery, SearchIndex
 from juki.domain.staff import Actor, Permission, SystemActor
 from juki.domain.values import MovementKind
@@ -33,6 +34,7 @@ from juki.services.ports import (
     ExecutionOutcome,
     IdSource,
     LedgerStore,
+    MoveOutCertificateReader,
     OperationLog,
     RestrictionCheck,
     Workflow,
@@ -122,6 +124,7 @@ class ReceivingLedgerStore(LedgerStore, Protocol):
         *,
         identity_versions: dict[str, int],
         codes: dict[str, CodeReservation],
+        claim: MoveOutCertificateClaim | None = None,
         received_from: str | None = None,
     ) -> None: ...
 
@@ -138,7 +141,13 @@ class MovementService:
         restrictions: RestrictionCheck,
         vault: MyNumberVault,
         index: SearchIndexReader,
+        certificates: MoveOutCertificateReader | None = None,
+        retention: RetentionPolicy | None = None,
     ) -> None:
+        """``certificates`` and ``retention``: the 転出証明書情報 a card move-in (特例転入) claims, and
+        its period; without a reader every card move-in is refused as not found."""
+        self._certificates = certificates
+        self._retention = retention or RetentionPolicy()
         self._restrictions = restrictions
         self._vault = vault
         self._index = index
@@ -172,10 +181,14 @@ class MovementService:
             movement = movement.model_copy(update={"alerts": rules.raise_on_errors(checked.issues)})
             _dry_plan(movement, view, now)  # e.g. a version that would take effect before the last one
         except DomainError:
-            self._log.append(self._entry(actor, now, "create", None, touched, outcome="refused"))
+            self._log.append(
+                self._entry(actor, now, "create", None, touched, outcome="refused", subject=_subject(command))
+            )
             raise
         self._store.save_draft(
-            movement, self._entry(actor, now, "create", movement.movement_id, touched), allocation
+            movement,
+            self._entry(actor, now, "create", movement.movement_id, touched, subject=_subject(command)),
+            allocation,
         )
         return _shown(movement, actor)
 
@@ -196,7 +209,7 @@ class MovementService:
         self._refuse_if_protected(movement, actor)
         now = self._clock.now()
         view = self._view(movement.command)
-        checked = self._check(movement.command, view, now)
+        checked = self._check(movement.command, view, now, movement_id)
         changes: list[RecordChange] = []
         issues = list(checked.issues)
         if not any(issue.severity == "error" for issue in issues):
@@ -205,7 +218,14 @@ class MovementService:
             except RuleViolation as refused:
                 issues += refused.issues
         self._log.append(
-            self._entry(actor, now, "read", movement_id, sorted({*view.persons, *checked.matched}))
+            self._entry(
+                actor,
+                now,
+                "read",
+                movement_id,
+                sorted({*view.persons, *checked.matched}),
+                subject=_subject(movement.command),
+            )
         )
         return Preview(
             movement=visible_movement(movement, actor.permissions),
@@ -354,7 +374,7 @@ class MovementService:
         if movement.status == MovementStatus.APPROVED:
             at = _approved_at(movement)
             view = self._view(movement.command)
-            checked = self._check(movement.command, view, at)
+            checked = self._check(movement.command, view, at, movement.movement_id)
             rules.raise_on_errors(checked.issues)
             persons, households = rules.new_ids_needed(movement.command)
             allocation = self._store.allocate_ids(
@@ -366,15 +386,15 @@ class MovementService:
             )
             plan = rules.with_resident_codes(plan, {pid: r.code for pid, r in reservations.items()})
             final = rules.finalise(movement, plan)
+            now = self._clock.now()
             self._store.commit(
                 final,
                 plan,
-                self._system_entry(
-                    movement, "commit", [p.person_id for p in plan.persons], self._clock.now(), actor
-                ),
+                self._system_entry(movement, "commit", [p.person_id for p in plan.persons], now, actor),
                 messages_for(plan, at),
                 identity_versions=checked.identity_versions,
                 codes=reservations,
+                claim=rules.certificate_claim(movement, now),
                 received_from=received_from,
             )
             movement = final
@@ -393,7 +413,9 @@ class MovementService:
     ) -> None:
         if movement.status != MovementStatus.APPROVED:
             return
-        checked = self._check(movement.command, self._view(movement.command), _approved_at(movement))
+        checked = self._check(
+            movement.command, self._view(movement.command), _approved_at(movement), movement.movement_id
+        )
         issues = [issue for issue in checked.issues if issue.severity == "error"]
         if not issues:
             issues = [Issue(code=error_code or "COMMIT_FAILED", message="本登録できませんでした")]
@@ -467,9 +489,13 @@ class MovementService:
             earlier_households=_earlier(households, cancelled.movement_id, self._store.household_version),
         )
 
-    def _check(self, command: MovementCommand, view: LedgerView, at: datetime) -> Checked:
+    def _check(
+        self, command: MovementCommand, view: LedgerView, at: datetime, movement_id: str | None = None
+    ) -> Checked:
         """The kind's rules, the identity check, and the restrictions on what the notice names
-        (抑止 for movement entry: errors refuse, alerts go to the approver)."""
+        (抑止 for movement entry: errors refuse, alerts go to the approver). For a card move-in,
+        the 転出証明書情報 first: when it cannot be claimed, that is the answer the counter needs
+        (``movement_id``: a claim by this movement itself is no obstacle)."""
         claims = rules.identity_claims(command, view)
         buckets = self._store.identity_buckets([claim.key for claim in claims])
         candidates: dict[str, list[PersonRecord]] = {key: bucket.persons for key, bucket in buckets.items()}
@@ -482,8 +508,15 @@ class MovementService:
         holders = {code: self._store.resident_code_holder(code) for code in brought}
         numbers = rules.sealed_numbers(command)
         number_holders = {blind: self._holders_of(blind) for blind, _ in numbers.values()}
+        certificate_id = rules.move_out_certificate_id(command)
+        held = (
+            self._certificates.held_move_out_certificate(certificate_id)
+            if certificate_id is not None and self._certificates is not None
+            else None
+        )
         return Checked(
-            issues=rules.check(command, view, at.date())
+            issues=rules.check_card_move_in(command, held, movement_id, at.date(), self._retention)
+            + rules.check(command, view, at.date())
             + rules.check_not_resident(claims, candidates)
             + rules.check_brought_codes(brought, holders)
             + rules.check_my_numbers(numbers, number_holders)
@@ -501,6 +534,7 @@ class MovementService:
         persons: list[str],
         *,
         outcome: Outcome = "success",
+        subject: str | None = None,
     ) -> OperationLogEntry:
         return entry_for(
             actor,
@@ -511,6 +545,7 @@ class MovementService:
             movement_id=movement_id,
             persons=persons,
             outcome=outcome,
+            subject=subject,
         )
 
     def _system_entry(
@@ -540,6 +575,7 @@ class MovementService:
             persons=persons,
             approved_by=movement.approved_by,
             outcome="success" if action == "commit" else "refused",
+            subject=_subject(movement.command),
         )
 
     def _load(self, movement_id: str) -> Movement:
@@ -560,6 +596,12 @@ def received_id(source_id: str, what: str = "movement") -> str:
     message, so every attempt at the message names the same movement (32 hex digits, the form of
     every movement id)."""
     return hashlib.sha256(f"inbound|{what}|{source_id}".encode()).hexdigest()[:32]
+
+
+def _subject(command: MovementCommand) -> str | None:
+    """A card move-in reads (and at commit claims) a 転出証明書情報: its id goes in the log entry."""
+    certificate_id = rules.move_out_certificate_id(command)
+    return f"move_out_certificate {certificate_id}" if certificate_id else None
 
 
 def _dry_plan(movement: Movement, view: LedgerView, at: datetime) -> CommitPlan:

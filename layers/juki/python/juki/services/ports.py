@@ -13,6 +13,7 @@ from juki.domain.model import CommitPlan, Movement
 from juki.domain.oplog import OperationLogEntry
 from juki.domain.records import HouseholdRecord, PersonRecord
 from juki.domain.restrictions import Process
+from juki.domain.retention import HeldCertificate, MoveOutCertificateClaim
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,12 @@ class LedgerStore(Protocol):
         *,
         identity_versions: dict[str, int],
         codes: dict[str, CodeReservation],
+        claim: MoveOutCertificateClaim | None = None,
     ) -> None:
         """One atomic write: the movement made final, every new version, the identity buckets
         (conditional on the versions checked), the 住民票コード taken from the pool and those brought
-        in, the log entry and the messages."""
+        in, the log entry and the messages; for a card move-in, the claim of its 転出証明書情報
+        (conditional on it being held and unclaimed: Conflict otherwise)."""
 
     def reserve_resident_codes(self, count: int) -> list[CodeReservation]:
         """Codes chosen at random from the pool, for the next commit (Conflict when too few)."""
@@ -111,6 +114,14 @@ class LedgerStore(Protocol):
 
     def save_rejection(self, movement: Movement, log: OperationLogEntry) -> None:
         """Moves a draft to rejected, only if it is still a draft, with its log entry."""
+
+
+class MoveOutCertificateReader(Protocol):
+    """The 転出証明書情報 held for card move-ins (juki.domain.retention)."""
+
+    def held_move_out_certificate(self, certificate_id: str) -> HeldCertificate | None:
+        """Read consistently: the data while unclaimed, the claim once claimed; None if never
+        received or purged."""
 
 
 class RecordArchiveReader(Protocol):
