@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 
+from simulators.application import ApplicationSimulator
 from simulators.cs import CsSimulator, ObjectWriter
 from simulators.delivery import BadMessage, Outcome
 from simulators.faults import Clock
@@ -124,6 +125,7 @@ class PeerSimulators:
         port: int = 0,
         clock: Clock = time.monotonic,
     ) -> None:
+        self.application = ApplicationSimulator()  # drops files only: no HTTP route
         self.cs = CsSimulator(s3, exchange_bucket, seed=seed, my_number_delay=my_number_delay, clock=clock)
         self.platform = PlatformSimulator(clock)
         self._port = port
@@ -167,9 +169,12 @@ class PeerSimulators:
         self.stop()
 
     def connect(self, s3: ObjectWriter, exchange_bucket: str) -> None:
-        """Where the CS drops its files, once the bucket exists (the server starts before it)."""
+        """Where the CS and 申請管理 drop their files, once the bucket exists (the server starts
+        before it)."""
         self.cs.s3 = s3
         self.cs.exchange_bucket = exchange_bucket
+        self.application.s3 = s3
+        self.application.exchange_bucket = exchange_bucket
 
     def reset(self) -> None:
         """Clears the faults of every peer."""

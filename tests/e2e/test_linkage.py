@@ -245,3 +245,30 @@ def test_a_bad_registration_is_refused_with_a_code(api: ApiClient, body: dict[st
     refused = api.request("POST", "/linkage/recipients", STAFF_ADMIN, body)
     assert refused.status_code == 422, refused.text
     assert refused.json()["error"]["code"] == code
+
+
+def test_an_online_move_out_waits_as_a_draft_for_the_counter(
+    api: ApiClient, local_system: LocalSystem
+) -> None:
+    person = move_in(api, "八葉", "ヤツハ")
+    code = api.request("GET", f"/persons/{person}", APPROVER).json()["person"]["resident_code"]
+    local_system.peers.application.send_online_move_out([code], TODAY + timedelta(days=10), ELSEWHERE, TODAY)
+    for _ in range(2):  # read twice (a retried run): one draft
+        assert run_machine(local_system, "linkage-receive")["status"] == "SUCCEEDED"
+
+    drafts = api.request("GET", "/movements", APPROVER)
+    assert drafts.status_code == 200, drafts.text
+    online = [m for m in drafts.json()["movements"] if m["command"].get("person_ids") == [person]]
+    assert [(m["kind"], m["entered_by"], m["office"]) for m in online] == [
+        ("move_out", "system:online-application", "online")
+    ]
+    # Nothing reaches the record until an approver has looked at it.
+    before = api.request("GET", f"/persons/{person}/history", APPROVER).json()["versions"]
+    assert all(v["movement_kind"] != "move_out" for v in before)
+    approved = api.request("POST", f"/movements/{online[0]['movement_id']}/approve", APPROVER)
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["status"] == "final"
+    history = api.request("GET", f"/persons/{person}/history", APPROVER).json()["versions"]
+    assert (
+        history[-1]["movement_kind"] == "move_out" and history[-1]["movement_id"] == online[0]["movement_id"]
+    )

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from juki.domain.commands import MoveOutConfirmation, MyNumberChange
+from juki.domain.commands import MoveOut, MoveOutConfirmation, MyNumberChange
 from juki.domain.errors import Conflict, DomainError
 from juki.domain.model import Movement
 from juki.domain.my_number import MyNumberInput, MyNumberVault
@@ -46,6 +46,7 @@ REJECTED_PREFIX = "rejected/"
 STEP_FILES = 20  # files per step: each takes a few DynamoDB and KMS calls
 FUNCTION = "linkage.receive"
 ACTOR_NAME = "linkage-cs"
+ONLINE_ACTOR_NAME = "online-application"  # 申請管理: drafts only
 MESSAGE_ID = r"[0-9A-Za-z][0-9A-Za-z_-]{0,99}"
 _KEY = re.compile(
     rf"^inbound/(?P<peer>[a-z][a-z0-9_-]{{0,31}})/(?P<day>\d{{4}}-\d{{2}}-\d{{2}})/(?P<id>{MESSAGE_ID})\.json$"
@@ -114,6 +115,20 @@ class MoveInNotice(BaseModel):
     moved_in_date: date
     destination: OtherAddress
     notified_date: date
+
+
+class OnlineMoveOut(BaseModel):
+    """転出届 sent online (申請管理, マイナポータル): the applicant and the members moving, by their
+    住民票コード (what the portal knows of them after the card's authentication)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    application_id: str = Field(pattern=r"^[0-9A-Za-z_-]{1,64}$")
+    resident_codes: list[ResidentCode] = Field(min_length=1, max_length=20)
+    planned_date: date
+    notified_date: date
+    destination: OtherAddress
+    card_move_out: bool = True  # the portal's 転出届 is the 特例転出 (the card was used)
 
 
 class MyNumberDesignated(BaseModel):
@@ -204,6 +219,7 @@ class InboundService:
             ("cs", "move_out_certificate"): self._move_out_certificate,
             ("cs", "move_in.notice"): self._move_in_notice,
             ("cs", "my_number.designated"): self._my_number_designated,
+            ("application", "move_out.online"): self._online_move_out,
         }
 
     def step(self, limit: int = STEP_FILES) -> StepOutcome:
@@ -307,6 +323,32 @@ class InboundService:
             notified_date=notice.notified_date,
         )
         self._movements.apply_received(command, self._actor(file), file.source_id)
+
+    def _online_move_out(self, file: InboundFile, envelope: Envelope, already: bool) -> None:
+        """転出届 (online): saved as a draft for the counter to review and an approver to approve;
+        never applied by the system itself."""
+        if already:
+            return
+        notice = OnlineMoveOut.model_validate(envelope.data)
+        person_ids = []
+        for index, code in enumerate(notice.resident_codes):
+            holder = self._inbox.resident_code_holder(code)
+            if holder is None:
+                raise InboundRejected(
+                    "RESIDENT_CODE_UNKNOWN", "住民票コードの住民が見つかりません", f"resident_codes[{index}]"
+                )
+            person_ids.append(holder)
+        command = MoveOut(
+            kind=MovementKind.MOVE_OUT,
+            person_ids=person_ids,
+            planned_date=notice.planned_date,
+            notified_date=notice.notified_date,
+            destination=notice.destination,
+            card_move_out=notice.card_move_out,
+        )
+        actor = SystemActor(name=ONLINE_ACTOR_NAME, request_id=file.source_id)
+        self._movements.receive_draft(command, actor, file.source_id)
+        self._inbox.mark_received(file.source_id, self._clock.now())
 
     def _my_number_designated(self, file: InboundFile, envelope: Envelope, already: bool) -> None:
         """個人番号の指定: recorded (sealed) by a system movement, then the 送付先情報 file written.

@@ -332,6 +332,45 @@ class MovementService:
             raise CommitRefused(movement)
         return movement
 
+    def receive_draft(self, command: MovementCommand, actor: SystemActor, source_id: str) -> Movement:
+        """A notice an applicant sent online (申請管理: a 転出届 through the portal) saved as a draft
+        (仮登録) for the counter to review: the same entry checks as a clerk's entry, and never
+        applied without an approver. Safe to repeat: the movement's id derives from
+        ``source_id``, so a second reading of the same file finds the draft already there."""
+        movement_id = received_id(source_id)
+        found = self._store.get_movement(movement_id)
+        if found is not None:
+            return found
+        now = self._clock.now()
+        command, allocation = self._sealed(command)
+        view = self._view(command)
+        checked = self._check(command, view, now)
+        staff_id = f"system:{actor.name}"
+        movement = Movement(
+            movement_id=movement_id,
+            kind=MovementKind(command.kind),
+            status=MovementStatus.DRAFT,
+            command=command,
+            entered_by=staff_id,
+            entered_at=now,
+            office="online",
+            terminal=staff_id,
+        )
+        movement = movement.model_copy(update={"alerts": rules.raise_on_errors(checked.issues)})
+        _dry_plan(movement, view, now)
+        entry = entry_for(
+            actor, entry_id=f"{movement_id}:create", at=now, function=FUNCTION_ENTER, action="create",
+            movement_id=movement_id, persons=sorted({*checked.matched, *view.persons}),
+        )  # fmt: skip
+        try:
+            self._store.save_draft(movement, entry, allocation)
+        except Conflict:
+            saved = self._store.get_movement(movement_id)
+            if saved is None:
+                raise
+            return saved
+        return movement
+
     def _save_received(
         self, command: MovementCommand, actor: SystemActor, source_id: str, movement_id: str
     ) -> Movement:
