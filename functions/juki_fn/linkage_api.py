@@ -100,7 +100,10 @@ def provisions_to(
     start: Annotated[datetime, Query(alias="from", description="開始日時 (ISO 8601)")],
     end: Annotated[datetime, Query(alias="to", description="終了日時 (ISO 8601)")],
 ) -> ProvisionList:
-    start, end = (moment if moment.tzinfo else moment.replace(tzinfo=JST) for moment in (start, end))
+    # The records are keyed by their time in JST: a bound given in another zone is moved into it.
+    start, end = (
+        (moment.astimezone(JST) if moment.tzinfo else moment.replace(tzinfo=JST)) for moment in (start, end)
+    )
     found = services().part(build_linkage).provisions_to(recipient, start, end, current_actor())
     return ProvisionList(provisions=found)
 

@@ -13,7 +13,7 @@ from juki.adapters.peers import HttpPeers
 from juki.adapters.system import JST, SystemClock, UuidSource
 from juki.bootstrap import Services
 from juki.domain.ids import make_id
-from juki.domain.linkage import OutboundMessage, Recipient, event_id
+from juki.domain.linkage import IDENTITY_FIELDS, OutboundMessage, Recipient, event_id
 from juki.domain.staff import SystemActor
 from juki.services.linkage import LinkageService
 from juki_local.system import LocalSystem
@@ -109,3 +109,40 @@ def test_a_peer_too_slow_to_answer_gets_the_message_again_and_applies_it_once(
             break
     assert [m.kind for m in cs.applied(lane)] == ["identity.created"]  # applied once
     assert cs.duplicates > duplicates  # the late-applied first try came back as a duplicate
+
+
+def test_a_message_the_index_shows_before_an_earlier_one_waits_for_it(
+    services: Services, local_system: LocalSystem, person: str
+) -> None:
+    """The by_status index is eventually consistent: a round may see sequence 2 of a lane and not
+    yet sequence 1. The lane's cursor (its pending set) keeps 2 back until 1 has gone."""
+    store: DynamoLinkageStore = services.part(build_linkage_store)
+    record = services.store.get_person(person)
+    assert record is not None
+    event = OutboundMessage(
+        message_id=event_id(f"test-{UuidSource().new_id()}", person, record.version),
+        recipient=Recipient.ROUTER, kind="record.version", movement_id="test", person_id=person,
+        household_id=record.household_id, sequence=record.version, created_at=datetime.now(JST),
+    )  # fmt: skip
+    first, second = (
+        event.model_copy(update={"message_id": f"{event.message_id}:{n}", "recipient": "cs",
+                                 "kind": "identity.created", "stream": "cs.identity", "sequence": n,
+                                 "legal_basis": "住民基本台帳法第30条の6", "source_id": event.message_id,
+                                 "fields": IDENTITY_FIELDS})
+        for n in (record.version, record.version + 1)
+    )  # fmt: skip
+    outbox_item(event, store._queue).save()
+    assert store.route(event, [first, second])
+    hidden = store._queue.get(f"MSG#{first.message_id}", "MSG")
+    hidden.update(actions=[store._queue.status.remove()])  # the index does not show it yet
+
+    dispatcher(services, local_system).dispatch(ACTOR)
+    lane = f"cs.identity:{person}"
+    assert local_system.peers.cs.applied(lane) == []  # 2 waited: 1 is still pending on the lane
+    assert store.get(second.message_id) is not None and store.get(second.message_id)[0] == "pending"  # type: ignore[index]
+
+    hidden.update(actions=[store._queue.status.set("pending")])  # the index catches up
+    dispatcher(services, local_system).dispatch(ACTOR)
+    assert [m.sequence for m in local_system.peers.cs.applied(lane)] == [record.version]
+    # Version 2 does not exist: skipped (nothing to send), never delivered before version 1.
+    assert store.get(second.message_id)[0] == "skipped"  # type: ignore[index]

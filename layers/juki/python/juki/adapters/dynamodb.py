@@ -39,7 +39,7 @@ from pynamodb.transactions import TransactWrite
 from juki.adapters.resident_code_pool import DynamoResidentCodePool, Reservation
 from juki.adapters.tables import bind, conflict_from
 from juki.domain import ids
-from juki.domain.linkage import PENDING, OutboundMessage
+from juki.domain.linkage import PENDING, ROUTE, OutboundMessage, Recipient
 from juki.domain.listings import listing_of
 from juki.domain.model import CommitPlan, Movement, MovementStatus
 from juki.domain.movements import person_identity
@@ -162,6 +162,7 @@ class OutboxItem(Model):
     last_error = UnicodeAttribute(null=True)
     delivered_at = UnicodeAttribute(null=True)
     receipt = UnicodeAttribute(null=True)
+    routed = NumberAttribute(null=True)  # an event: how many of its deliveries are routed so far
 
 
 INBOX = "INBOX"
@@ -186,12 +187,13 @@ def inbox_key(source_id: str) -> str:
 
 
 def outbox_item(message: OutboundMessage, model: type[OutboxItem]) -> OutboxItem:
-    """A new message, waiting: in the ``by_status`` index under its lane, in sequence order."""
+    """A new message, waiting: in the ``by_status`` index under its lane, in sequence order (events
+    in a partition of their own, so a backlog of deliveries never holds back routing)."""
     return model(
         pk=f"MSG#{message.message_id}",
         sk="MSG",
         state=PENDING,
-        status=PENDING,
+        status=ROUTE if message.recipient == Recipient.ROUTER else PENDING,
         queue_sk=f"{message.lane}#{message.sequence:012d}",
         body=message.model_dump(mode="json"),
         attempts=0,

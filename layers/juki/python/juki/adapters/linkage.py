@@ -4,17 +4,25 @@ recipient registry, next to the inbox items of ``juki.adapters.inbound``. Keys: 
 Every state change of a message is one conditional write, so two dispatchers running at once (a
 scheduled run and one started by a commit) cannot both deliver-and-record the same message, nor
 advance a lane past a message the other is delivering.
+
+The lane's cursor item is the authority on what waits on the lane: ``pending`` holds the sequence of
+every delivery routed to it and not yet delivered or skipped (added in the routing transaction,
+removed in the delivering one). The ``by_status`` index only says where to look: it is eventually
+consistent, so a round may see a later message before an earlier one; the cursor (read strongly by
+the claim) keeps the round from delivering anything but the lowest pending sequence.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import NumberAttribute, NumberSetAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -26,7 +34,7 @@ from juki.adapters.tables import bind, conflict_from
 from juki.domain.linkage import PENDING, OutboundMessage, ProvisionRecord, RecipientSystem
 from juki.domain.oplog import OperationLogEntry
 from juki.domain.recipients import RecipientRegistration
-from juki.services.linkage import LinkageService, Waiting
+from juki.services.linkage import LaneCursor, LinkageService, Waiting
 
 if TYPE_CHECKING:
     from juki.bootstrap import Services
@@ -59,6 +67,7 @@ class LaneItem(Model):
     pk = UnicodeAttribute(hash_key=True)  # LANE#<lane>
     sk = UnicodeAttribute(range_key=True)  # CURSOR
     last_sequence = NumberAttribute(null=True)
+    pending = NumberSetAttribute(null=True)  # sequences routed to the lane, not yet delivered or skipped
     parked = UnicodeAttribute(null=True)  # the message id holding the lane back
     lease_owner = UnicodeAttribute(null=True)  # the dispatcher round delivering on the lane now
     lease_until = UnicodeAttribute(null=True)
@@ -97,6 +106,9 @@ class RecipientItem(Model):
 
 RECIPIENTS = "RECIPIENTS"  # the listing item's pk: every system id, in one item
 CURRENT = "CURRENT"
+ROUTE_CHUNK = 10  # deliveries per routing transaction: two items each, with the event's (moto: 25)
+CONDITION_FAILED = "ConditionalCheckFailedException"
+QUERY_PAGE = 200
 
 
 def _lane_key(lane: str) -> str:
@@ -109,7 +121,15 @@ def _waiting(item: OutboxItem) -> Waiting:
         attempts=int(item.attempts or 0),
         next_attempt_at=datetime.fromisoformat(item.next_attempt_at) if item.next_attempt_at else None,
         last_error=item.last_error,
+        routed=int(item.routed or 0),
     )
+
+
+def _lost_race(error: UpdateError | TransactWriteError) -> bool:
+    """A failed condition (another round got there first); anything else is a fault to raise."""
+    if isinstance(error, TransactWriteError):
+        return not isinstance(conflict_from(error), TransactWriteError)
+    return error.cause_response_code == CONDITION_FAILED
 
 
 class DynamoLinkageStore:
@@ -125,8 +145,13 @@ class DynamoLinkageStore:
 
     # -- reading the queue ------------------------------------------------------------------------
     def waiting(self, limit: int, status: str = PENDING) -> list[Waiting]:
-        """Messages waiting, in lane order and sequence order within each lane."""
+        """Messages waiting, in lane order and sequence order within each lane (the first ``limit``)."""
         return [_waiting(item) for item in self._queue.by_status.query(status, limit=limit)]
+
+    def scan_waiting(self, status: str = PENDING) -> Iterator[Waiting]:
+        """Every message waiting, page by page, for a round that skips what is not due yet."""
+        for item in self._queue.by_status.query(status, page_size=QUERY_PAGE):
+            yield _waiting(item)
 
     def get(self, message_id: str) -> tuple[str, Waiting] | None:
         try:
@@ -135,12 +160,10 @@ class DynamoLinkageStore:
             return None
         return item.state or PENDING, _waiting(item)
 
-    def claim_lane(
-        self, lane: str, owner: str, now: datetime, until: datetime
-    ) -> tuple[int, str | None] | None:
+    def claim_lane(self, lane: str, owner: str, now: datetime, until: datetime) -> LaneCursor | None:
         """Only one dispatcher round delivers on a lane at a time (a lease that ends by itself if
-        the round dies). The lane's cursor as the claim found it (the update returns the item), or
-        None when another round holds the lane."""
+        the round dies). The lane's cursor as the claim found it (the update returns the item,
+        strongly consistent), or None when another round holds the lane."""
         lanes = self._lanes
         cursor = lanes(pk=_lane_key(lane), sk="CURSOR")
         try:
@@ -148,9 +171,15 @@ class DynamoLinkageStore:
                 actions=[lanes.lease_owner.set(owner), lanes.lease_until.set(until.isoformat())],
                 condition=lanes.lease_until.does_not_exist() | (lanes.lease_until < now.isoformat()),
             )
-        except UpdateError:
-            return None
-        return int(cursor.last_sequence or 0), cursor.parked
+        except UpdateError as error:
+            if _lost_race(error):
+                return None
+            raise
+        return LaneCursor(
+            last_sequence=int(cursor.last_sequence or 0),
+            pending=frozenset(int(n) for n in cursor.pending or ()),
+            parked=cursor.parked,
+        )
 
     def release_lane(self, lane: str, owner: str) -> None:
         lanes = self._lanes
@@ -159,28 +188,47 @@ class DynamoLinkageStore:
                 actions=[lanes.lease_owner.remove(), lanes.lease_until.remove()],
                 condition=lanes.lease_owner == owner,
             )
-        except UpdateError:
-            return  # the lease ran out and another round holds it now
+        except UpdateError as error:
+            if not _lost_race(error):
+                raise  # else the lease ran out and another round holds it now
 
     # -- state changes ----------------------------------------------------------------------------
-    def route(self, event: OutboundMessage, deliveries: list[OutboundMessage]) -> bool:
-        """The event becomes its deliveries, in one transaction; False if another run routed it."""
-        model = self._queue
+    def route(self, event: OutboundMessage, deliveries: list[OutboundMessage], routed: int = 0) -> bool:
+        """The event becomes its deliveries, a chunk per transaction: each chunk puts its deliveries
+        and adds their sequences to their lanes' pending sets, on condition the event is still
+        pending with exactly the deliveries before it routed; the last marks the event routed. False
+        if another round is routing it (it carries on from where either stopped)."""
+        model, lanes = self._queue, self._lanes
+        key = model(pk=f"MSG#{event.message_id}", sk="MSG")
+        start = routed
         try:
-            with self._transaction() as tx:
-                tx.update(
-                    model(pk=f"MSG#{event.message_id}", sk="MSG"),
-                    actions=[model.state.set(ROUTED if deliveries else SKIPPED), model.status.remove(),
-                             model.queue_sk.remove()],
-                    condition=model.state == PENDING,
-                )  # fmt: skip
-                for message in deliveries:
-                    tx.save(outbox_item(message, model), condition=model.pk.does_not_exist())
+            while True:
+                chunk = deliveries[start : start + ROUTE_CHUNK]
+                last = start + len(chunk) >= len(deliveries)
+                with self._transaction() as tx:
+                    done: list[Action] = [model.state.set(ROUTED if deliveries else SKIPPED),
+                                          model.status.remove(), model.queue_sk.remove()]  # fmt: skip
+                    tx.update(
+                        key,
+                        actions=done if last else [model.routed.set(start + len(chunk))],
+                        condition=(model.state == PENDING)
+                        & (model.routed.does_not_exist() if start == 0 else model.routed == start),
+                    )
+                    by_lane: dict[str, set[int]] = {}
+                    for message in chunk:
+                        tx.save(outbox_item(message, model), condition=model.pk.does_not_exist())
+                        by_lane.setdefault(message.lane, set()).add(message.sequence)
+                    for lane, sequences in by_lane.items():  # one update per lane and transaction
+                        tx.update(
+                            lanes(pk=_lane_key(lane), sk="CURSOR"), actions=[lanes.pending.add(sequences)]
+                        )
+                if last:
+                    return True
+                start += len(chunk)
         except TransactWriteError as error:
-            if isinstance(conflict_from(error), TransactWriteError):
-                raise
-            return False
-        return True
+            if _lost_race(error):
+                return False
+            raise
 
     def delivered(
         self,
@@ -190,8 +238,9 @@ class DynamoLinkageStore:
         receipt: str | None,
         provision: ProvisionRecord,
     ) -> bool:
-        """Delivered, the lane advanced and the provision recorded, in one transaction; False if
-        another run got there first (the message is no longer pending, or the lane moved)."""
+        """Delivered, the lane advanced (its pending set without it) and the provision recorded, in
+        one transaction; False if another round got there first (the message is no longer pending,
+        the lane moved, or a message was parked on it)."""
         model, lanes = self._queue, self._lanes
         try:
             with self._transaction() as tx:
@@ -206,33 +255,43 @@ class DynamoLinkageStore:
                     ],
                     condition=model.state == PENDING,
                 )
-                cursor = lanes(pk=_lane_key(message.lane), sk="CURSOR")
+                moved = (
+                    lanes.last_sequence.does_not_exist() if previous == 0 else lanes.last_sequence == previous
+                )
                 tx.update(
-                    cursor,
-                    actions=[lanes.last_sequence.set(message.sequence)],
-                    condition=(
-                        lanes.last_sequence.does_not_exist()
-                        if previous == 0
-                        else lanes.last_sequence == previous
-                    ),
+                    lanes(pk=_lane_key(message.lane), sk="CURSOR"),
+                    actions=[
+                        lanes.last_sequence.set(message.sequence),
+                        lanes.pending.delete({message.sequence}),
+                    ],
+                    condition=moved & lanes.parked.does_not_exist(),
                 )
                 tx.save(self._provision_item(provision))
         except TransactWriteError as error:
-            if isinstance(conflict_from(error), TransactWriteError):
-                raise
-            return False
+            if _lost_race(error):
+                return False
+            raise
         return True
 
     def skip(self, message: OutboundMessage) -> bool:
-        """A delivery nobody may receive any more (its recipient's approval ended)."""
-        model = self._queue
+        """A delivery nobody may receive any more (its recipient's approval ended, or the version
+        is gone): out of the queue and out of its lane's pending set."""
+        model, lanes = self._queue, self._lanes
         try:
-            model(pk=f"MSG#{message.message_id}", sk="MSG").update(
-                actions=[model.state.set(SKIPPED), model.status.remove(), model.queue_sk.remove()],
-                condition=model.state == PENDING,
-            )
-        except UpdateError:
-            return False
+            with self._transaction() as tx:
+                tx.update(
+                    model(pk=f"MSG#{message.message_id}", sk="MSG"),
+                    actions=[model.state.set(SKIPPED), model.status.remove(), model.queue_sk.remove()],
+                    condition=model.state == PENDING,
+                )
+                tx.update(
+                    lanes(pk=_lane_key(message.lane), sk="CURSOR"),
+                    actions=[lanes.pending.delete({message.sequence})],
+                )
+        except TransactWriteError as error:
+            if _lost_race(error):
+                return False
+            raise
         return True
 
     def failed(self, message: OutboundMessage, attempts: int, next_at: datetime, error: str) -> None:
@@ -246,11 +305,13 @@ class DynamoLinkageStore:
                 ],
                 condition=model.state == PENDING,
             )
-        except UpdateError:
-            return  # another run delivered it meanwhile
+        except UpdateError as fault:
+            if not _lost_race(fault):
+                raise  # else another round delivered it meanwhile
 
     def park(self, message: OutboundMessage, attempts: int, error: str, provision: ProvisionRecord) -> bool:
-        """Parked: out of the pending queue, into the parked one, holding its lane back."""
+        """Parked: out of the pending queue, into the parked one, holding its lane back (its
+        sequence stays pending on the lane)."""
         model, lanes = self._queue, self._lanes
         try:
             with self._transaction() as tx:
@@ -265,10 +326,10 @@ class DynamoLinkageStore:
                     actions=[lanes.parked.set(message.message_id)],
                 )
                 tx.save(self._provision_item(provision))
-        except TransactWriteError as error_:
-            if isinstance(conflict_from(error_), TransactWriteError):
-                raise
-            return False
+        except TransactWriteError as fault:
+            if _lost_race(fault):
+                return False
+            raise
         return True
 
     def redrive(self, message: OutboundMessage, log: OperationLogEntry) -> bool:
@@ -289,9 +350,9 @@ class DynamoLinkageStore:
                 )
                 tx.save(oplog_item(log, self._oplog), condition=self._oplog.pk.does_not_exist())
         except TransactWriteError as error:
-            if isinstance(conflict_from(error), TransactWriteError):
-                raise
-            return False
+            if _lost_race(error):
+                return False
+            raise
         return True
 
     # -- provision records --------------------------------------------------------------------------
@@ -332,9 +393,8 @@ class DynamoLinkageStore:
             return []
         ids: list[str] = json.loads(listing.body)
         keys = [(f"RECIPIENT#{system_id}", CURRENT) for system_id in ids]
-        found = [
-            RecipientRegistration.model_validate_json(item.body) for item in self._recipients.batch_get(keys)
-        ]
+        items = self._recipients.batch_get(keys, consistent_read=True)
+        found = [RecipientRegistration.model_validate_json(item.body) for item in items]
         return sorted(found, key=lambda r: r.system_id)
 
     def registration(self, system_id: str) -> RecipientRegistration | None:
@@ -361,15 +421,23 @@ class DynamoLinkageStore:
                                else model.version == registration.version - 1),
                 )  # fmt: skip
                 if registration.version == 1:
-                    ids = [r.system_id for r in self._current_registrations()]
+                    ids, listed = self._listing()
                     tx.save(
-                        model(pk=RECIPIENTS, sk=CURRENT, version=len(ids) + 1,
+                        model(pk=RECIPIENTS, sk=CURRENT, version=listed + 1,
                               body=json.dumps(sorted({*ids, registration.system_id}))),
-                        condition=(model.pk.does_not_exist() if not ids else model.version == len(ids)),
+                        condition=(model.pk.does_not_exist() if listed == 0 else model.version == listed),
                     )  # fmt: skip
                 tx.save(oplog_item(log, self._oplog), condition=self._oplog.pk.does_not_exist())
         except TransactWriteError as error:
             raise conflict_from(error) from error
+
+    def _listing(self) -> tuple[list[str], int]:
+        """Every registered system id and the listing's own version (0: no listing yet)."""
+        try:
+            listing = self._recipients.get(RECIPIENTS, CURRENT, consistent_read=True)
+        except DoesNotExist:
+            return [], 0
+        return json.loads(listing.body), int(listing.version)
 
     def approved(self) -> list[RecipientSystem]:
         return [r.system() for r in self._current_registrations() if r.is_approved]

@@ -7,6 +7,7 @@ The standard library's client is enough and keeps the layer small.
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -47,8 +48,13 @@ class HttpPeers:
             with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
                 return _answer(response.status, response.read())
         except urllib.error.HTTPError as error:
-            return _answer(error.code, error.read())
-        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError):
+            try:
+                return _answer(error.code, error.read())
+            except (OSError, http.client.HTTPException):
+                return PeerAnswer(status=error.code)
+        except (OSError, http.client.HTTPException, ValueError):
+            # Timeouts, refused or broken connections, an answer cut short, a malformed URL: no
+            # answer to judge, so the message is tried again later.
             return PeerAnswer(status=None, code="NO_ANSWER")
 
 

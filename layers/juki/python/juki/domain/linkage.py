@@ -31,7 +31,8 @@ from juki.domain.records import PersonRecord
 from juki.domain.values import MovementKind, ResidentStatus
 
 EVENT_KIND = "record.version"
-PENDING = "pending"  # a message waiting to be routed or delivered
+PENDING = "pending"  # a message waiting to be routed or delivered (its state)
+ROUTE = "route"  # the queue of events waiting to be routed (the index partition)
 MAX_ATTEMPTS = 10  # then the message is parked and the alarm raised
 FIRST_BACKOFF_SECONDS = 30
 MAX_BACKOFF_SECONDS = 30 * 60

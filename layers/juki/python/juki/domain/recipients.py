@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from juki.domain.errors import DomainError, NotFound
 from juki.domain.linkage import PLATFORM_FIELDS, RecipientSystem
@@ -117,9 +117,13 @@ class RecipientRegistration(BaseModel):
 
     def change_fields(self, fields: list[str], by: str, at: datetime) -> Self:
         """New fields need a new approval: the system receives nothing until then."""
-        checked = NewRecipient(
-            system_id=self.system_id, name=self.name, legal_basis=self.legal_basis, fields=fields
-        )
+        try:
+            checked = NewRecipient(
+                system_id=self.system_id, name=self.name, legal_basis=self.legal_basis, fields=fields
+            )
+        except ValidationError as invalid:
+            message = str(invalid.errors()[0]["msg"]).removeprefix("Value error, ")
+            raise RecipientRefused("RECIPIENT_FIELDS_INVALID", message, "fields") from None
         update = {
             "version": self.version + 1,
             "fields": list(checked.fields),

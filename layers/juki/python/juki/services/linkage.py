@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from botocore.exceptions import BotoCoreError
 from pydantic import BaseModel, Field
+from pynamodb.exceptions import PynamoDBException
 
 from juki.domain.errors import Conflict, NotFound
 from juki.domain.linkage import (
     FIRST_BACKOFF_SECONDS,
+    PENDING,
+    ROUTE,
     OutboundMessage,
     Outcome,
     PeerAnswer,
@@ -42,7 +46,8 @@ from juki.services.ports import Clock, IdSource, OperationLog
 FUNCTION_LINKAGE = "linkage.dispatch"
 FUNCTION_MANAGE = "linkage.manage"
 FUNCTION_PROVISIONS = "linkage.provisions"
-PAGE = 200  # waiting messages read per round
+PAGE = 200  # events routed, and deliveries taken, per round
+SCAN_LIMIT = 2000  # waiting deliveries read past, per round, to find lanes that are due
 MAX_PROVISION_DAYS = 31
 LANE_LEASE = timedelta(minutes=3)  # longer than a round's budget; a dead round's lease ends by itself
 
@@ -53,16 +58,28 @@ class Waiting:
     attempts: int = 0
     next_attempt_at: datetime | None = None
     last_error: str | None = None
+    routed: int = 0  # an event: how many of its deliveries are routed so far
+
+    def due(self, now: datetime) -> bool:
+        return self.next_attempt_at is None or self.next_attempt_at <= now
+
+
+@dataclass(frozen=True)
+class LaneCursor:
+    """A lane as its cursor item holds it: the authority on what waits there, in what order."""
+
+    last_sequence: int = 0  # what the peer acknowledged last
+    pending: frozenset[int] = frozenset()  # routed to the lane and not yet delivered or skipped
+    parked: str | None = None  # the message holding the lane back
 
 
 class LinkageStore(Protocol):
     def waiting(self, limit: int, status: str = ...) -> list[Waiting]: ...
-    def claim_lane(
-        self, lane: str, owner: str, now: datetime, until: datetime
-    ) -> tuple[int, str | None] | None: ...
+    def scan_waiting(self, status: str = ...) -> Iterator[Waiting]: ...
+    def claim_lane(self, lane: str, owner: str, now: datetime, until: datetime) -> LaneCursor | None: ...
     def release_lane(self, lane: str, owner: str) -> None: ...
     def get(self, message_id: str) -> tuple[str, Waiting] | None: ...
-    def route(self, event: OutboundMessage, deliveries: list[OutboundMessage]) -> bool: ...
+    def route(self, event: OutboundMessage, deliveries: list[OutboundMessage], routed: int = ...) -> bool: ...
     def delivered(
         self,
         message: OutboundMessage,
@@ -118,6 +135,19 @@ class _Round:
     versions: dict[tuple[str, int], PersonRecord | None] = field(default_factory=dict)
 
 
+def _approved_fields(
+    message: OutboundMessage, registry: dict[str, RecipientRegistration]
+) -> tuple[str, ...] | None:
+    """For a platform recipient, the fields its registration approves now (None: not approved, it
+    receives nothing); ``()`` for a peer that takes the message's own fields."""
+    if not message.recipient.startswith(f"{Recipient.PLATFORM}."):
+        return ()
+    registration = registry.get(message.recipient.removeprefix(f"{Recipient.PLATFORM}."))
+    if registration is None or not registration.is_approved:
+        return None
+    return tuple(registration.fields)
+
+
 class LinkageService:
     def __init__(
         self,
@@ -148,46 +178,64 @@ class LinkageService:
 
     # -- dispatch ---------------------------------------------------------------------------------
     def dispatch(self, actor: SystemActor, budget_seconds: float = 60.0) -> DispatchResult:
-        """One step: route every waiting event, then deliver each lane's due messages in order.
-        ``more`` when something due is left (the state machine runs the step again)."""
+        """One round: route the waiting events, then deliver each lane's due messages in order.
+        ``more`` when something due is left (the state machine runs the round again). What left
+        is logged even when the round stops on a fault."""
         started = self._monotonic()
         state = _Round()
-        waiting = self._store.waiting(PAGE)
-        events = [w for w in waiting if w.message.recipient == Recipient.ROUTER]
-        if events:
-            recipients = self._store.approved()
-            for item in events:
-                self._route(item.message, recipients, state)
-            waiting = self._store.waiting(PAGE)
-        by_lane: dict[str, list[Waiting]] = {}
-        for item in waiting:
-            if item.message.recipient != Recipient.ROUTER:
-                by_lane.setdefault(item.message.lane, []).append(item)
-        registry = {r.system_id: r for r in self._store.registrations()}
-        owner = f"{actor.request_id}:{self._ids.new_id()}"
-        for lane, items in by_lane.items():
-            if self._monotonic() - started > budget_seconds:
-                state.result.more = True
-                break
-            now = self._clock.now()
-            cursor = self._store.claim_lane(lane, owner, now, now + LANE_LEASE)
-            if cursor is None:
-                continue  # another round is delivering on this lane
-            try:
-                # The cursor as the claim found it: what the round before this one left.
-                self._deliver_lane(items, cursor, registry, state)
-            finally:
-                self._store.release_lane(lane, owner)
-        self._log_round(actor, state)
-        now = self._clock.now()
-        due = [w for w in self._store.waiting(PAGE) if w.next_attempt_at is None or w.next_attempt_at <= now]
-        state.result.waiting = len(due)
-        state.result.more = state.result.more or (
-            bool(due) and (state.result.delivered + state.result.routed) > 0
+        try:
+            events = self._store.waiting(PAGE, ROUTE)
+            if events:
+                recipients = self._store.approved()
+                for item in events:
+                    self._route(item, recipients, state)
+            registry = {r.system_id: r for r in self._store.registrations()}
+            owner = f"{actor.request_id}:{self._ids.new_id()}"
+            for lane, items in self._due_lanes().items():
+                if self._monotonic() - started > budget_seconds:
+                    state.result.more = True
+                    break
+                now = self._clock.now()
+                cursor = self._store.claim_lane(lane, owner, now, now + LANE_LEASE)
+                if cursor is None:
+                    continue  # another round is delivering on this lane
+                try:
+                    self._deliver_lane(items, cursor, registry, state)
+                finally:
+                    self._store.release_lane(lane, owner)
+        finally:
+            self._log_round(actor, state)
+        due = self._due_lanes()
+        state.result.waiting = sum(len(items) for items in due.values())
+        state.result.more = (
+            state.result.more
+            or bool(self._store.waiting(1, ROUTE))
+            or (bool(due) and (state.result.delivered + state.result.routed) > 0)
         )
         return state.result
 
-    def _route(self, event: OutboundMessage, recipients: list[RecipientSystem], state: _Round) -> None:
+    def _due_lanes(self) -> dict[str, list[Waiting]]:
+        """The waiting deliveries of lanes whose first message is due, at most ``PAGE`` of them,
+        reading past lanes that wait for a retry (at most ``SCAN_LIMIT`` messages a round)."""
+        now = self._clock.now()
+        lanes: dict[str, list[Waiting]] = {}
+        held: set[str] = set()  # lanes whose first message is not due: the rest of them waits too
+        taken = 0
+        for scanned, item in enumerate(self._store.scan_waiting(PENDING), start=1):
+            lane = item.message.lane
+            if lane in held:
+                pass
+            elif lane not in lanes and not item.due(now):
+                held.add(lane)
+            else:
+                lanes.setdefault(lane, []).append(item)
+                taken += 1
+            if taken >= PAGE or scanned >= SCAN_LIMIT:
+                break
+        return lanes
+
+    def _route(self, item: Waiting, recipients: list[RecipientSystem], state: _Round) -> None:
+        event = item.message
         assert event.person_id is not None
         new = self._version(event.person_id, event.sequence, state)
         if new is None:  # the version is gone (archived): nothing left to send
@@ -197,28 +245,49 @@ class LinkageService:
         before = (
             self._records.person_version(event.person_id, event.sequence - 1) if event.sequence > 1 else None
         )
-        if self._store.route(event, route(event, new, before, recipients, self._clock.now())):
+        if self._store.route(event, route(event, new, before, recipients, self._clock.now()), item.routed):
             state.result.routed += 1
 
     def _deliver_lane(
         self,
         items: list[Waiting],
-        cursor: tuple[int, str | None],
+        cursor: LaneCursor,
         registry: dict[str, RecipientRegistration],
         state: _Round,
     ) -> None:
-        previous, parked_on = cursor
-        if parked_on is not None:
+        """Delivers the lane's lowest pending sequence, then the next, while each is applied. The
+        cursor decides, not the index: a message the index shows that is no longer pending was
+        delivered by another round; one that is not the lowest pending waits for the earlier one
+        (which the index has not shown yet, or which waits for a retry)."""
+        if cursor.parked is not None:
             return  # a parked message holds its lane until it is redriven
+        pending = sorted(cursor.pending)
+        previous = cursor.last_sequence
         for item in sorted(items, key=lambda w: w.message.sequence):
-            if item.next_attempt_at is not None and item.next_attempt_at > self._clock.now():
+            sequence = item.message.sequence
+            if sequence not in pending:
+                continue  # delivered or skipped already: the index had not caught up
+            if sequence != pending[0] or not item.due(self._clock.now()):
                 return
-            if item.message.sequence <= previous:
-                continue  # delivered by a round that read the queue after this one did
-            reached = self._deliver_one(item, previous, registry, state)
+            reached = self._attempt(item, previous, registry, state)
             if reached is None:
                 return  # failed, parked or raced: the lane waits
+            pending.pop(0)
             previous = reached
+
+    def _attempt(
+        self, item: Waiting, previous: int, registry: dict[str, RecipientRegistration], state: _Round
+    ) -> int | None:
+        """``_deliver_one``, where anything that goes wrong before the peer's answer (opening the
+        number, a peer that breaks the connection mid-answer) counts as a failed attempt of this
+        message, recorded on it, never a failure of the round."""
+        try:
+            return self._deliver_one(item, previous, registry, state)
+        except (PynamoDBException, BotoCoreError):
+            raise  # our own storage: the round is retried
+        except Exception as error:  # recorded on the message by its type name only
+            self._failed(item, type(error).__name__, state)
+            return None
 
     def _deliver_one(
         self, item: Waiting, previous: int, registry: dict[str, RecipientRegistration], state: _Round
@@ -226,17 +295,13 @@ class LinkageService:
         """Delivers one message: the lane's new last sequence (unchanged for a message nobody may
         receive any more), or None when the lane must wait."""
         message = item.message
-        approved_fields: tuple[str, ...] = ()
-        if message.recipient.startswith(f"{Recipient.PLATFORM}."):
-            registration = registry.get(message.recipient.removeprefix(f"{Recipient.PLATFORM}."))
-            if registration is None or not registration.is_approved:
-                if self._store.skip(message):
-                    state.result.skipped += 1
-                return previous
-            approved_fields = tuple(registration.fields)
-        envelope = self._envelope(message, previous, approved_fields, state)
-        if envelope is None:
-            self._store.skip(message)
+        approved_fields = _approved_fields(message, registry)
+        envelope = (
+            None if approved_fields is None else self._envelope(message, previous, approved_fields, state)
+        )
+        if envelope is None:  # no longer approved, or the version is gone (archived): nothing to send
+            if not self._store.skip(message):
+                return None
             state.result.skipped += 1
             return previous
         answer = self._peers.deliver(message.recipient, envelope)
@@ -258,10 +323,14 @@ class LinkageService:
                 state.result.parked += 1
                 state.persons.update(persons)
         else:
-            retry_at = next_attempt_at(now, attempts, self._rng, self._first_backoff)
-            self._store.failed(message, attempts, retry_at, error)
-            state.result.retried += 1
+            self._failed(item, error, state)
         return None
+
+    def _failed(self, item: Waiting, error: str, state: _Round) -> None:
+        attempts = item.attempts + 1
+        retry_at = next_attempt_at(self._clock.now(), attempts, self._rng, self._first_backoff)
+        self._store.failed(item.message, attempts, retry_at, error)
+        state.result.retried += 1
 
     def _version(self, person_id: str, version: int, state: _Round) -> PersonRecord | None:
         key = (person_id, version)
