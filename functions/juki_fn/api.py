@@ -60,6 +60,8 @@ from juki_fn.errors import (
     error_body,
     validation_error_body,
 )
+from juki_fn.extracts_api import ROUTES as EXTRACT_ROUTES
+from juki_fn.extracts_api import router as extracts_router
 from juki_fn.linkage_api import ROUTES as LINKAGE_ROUTES
 from juki_fn.linkage_api import router as linkage_router
 from juki_fn.operations_api import ROUTES as OPERATIONS_ROUTES
@@ -99,6 +101,7 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], Permission] = {
     **AUDIT_ROUTES,
     **CERTIFICATE_ROUTES,
     **LINKAGE_ROUTES,
+    **EXTRACT_ROUTES,
 }
 
 # Japanese stays readable in responses (UTF-8), rather than \u escapes.
@@ -194,6 +197,7 @@ app.include_router(disclosure_router)
 app.include_router(audit_router)
 app.include_router(certificates_router)
 app.include_router(linkage_router)
+app.include_router(extracts_router)
 
 
 @app.post(

@@ -5,8 +5,8 @@ composed by ``juki.adapters.consistency.build_consistency``.
   on the first call (``{"part_size"?: n}``, or the scheduler's event, ignored) and this task's
   previous answer afterwards: the run's state with ``more`` (the machine calls again while true).
 * ``compare_handler``: one Distributed Map item, ``{"input": {"key": <part key>}}``.
-* ``report_handler``: the export's last answer with ``results`` (the Map's outputs; a failed item
-  is null, and the run then fails with ``ConsistencyCheckFailed``).
+* ``report_handler``: the export's last answer (the Map keeps no results in the state: each part
+  writes its diff file, and a missing one fails the run with ``ConsistencyCheckFailed``).
 
 ``TransientError``: the CS or storage was unavailable; the machine retries with backoff. Ids,
 keys and counts only are logged; differences raise the alarm through one WARNING line with the
@@ -78,7 +78,7 @@ class ReportInput(BaseModel):
 
     run_id: str
     parts: int
-    results: list[dict[str, Any] | None] = Field(default_factory=list)
+    results: list[dict[str, Any] | None] | None = None  # given only by a caller that kept them
 
 
 class ReportTask(BaseModel):
@@ -152,10 +152,9 @@ def report_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
                 given.run_id, given.parts, given.results, SystemActor(JOB, task.execution)
             )
     except CheckFailed as error:
-        missing = sum(1 for result in given.results if result is None)
         logger.error(
             "consistency check incomplete",
-            extra={"code": error.code, "run_id": given.run_id, "parts": given.parts, "failed_parts": missing},
+            extra={"code": error.code, "run_id": given.run_id, "parts": given.parts},
         )
         raise ConsistencyCheckFailed(error.code) from None
     logger.info("consistency report written", extra=summary.as_output())

@@ -76,6 +76,8 @@ class BucketSpec:
     expire_days: int | None = None
     # Objects under a prefix that expire after so many days (e.g. documents handed out once).
     expire_prefixes: tuple[tuple[str, int], ...] = ()
+    # Object-created events go to EventBridge (a state machine starts on them).
+    events_to_eventbridge: bool = False
 
     @property
     def has_lifecycle(self) -> bool:
@@ -136,6 +138,11 @@ class StateMachineSpec:
     schedule: str | None = None
     # Started by hand through the operations API (委託事業者の運用) besides its schedule.
     operable: bool = False
+    # A Distributed Map whose ItemReader lists these buckets: the machine reads them, and starts
+    # and watches its own child executions.
+    map_reads_buckets: tuple[str, ...] = ()
+    # Started when an object is created under this (bucket id, key prefix): S3 → EventBridge.
+    started_by_objects: tuple[str, str] | None = None
 
     @property
     def definition_path(self) -> Path:
@@ -208,6 +215,7 @@ LINKAGE_DISPATCH = "linkage-dispatch"
 LINKAGE_RECEIVE = "linkage-receive"
 CONSISTENCY_CHECK = "consistency-check"
 RESIDENT_CODE_TOPUP = "resident-code-topup"
+PLATFORM_EXTRACT = "platform-extract"
 # Log codes that raise an alarm (the functions log {"code": …} when they find these).
 OPLOG_CHAIN_BROKEN = "OPLOG_CHAIN_BROKEN"
 UNUSUAL_ACCESS_FOUND = "UNUSUAL_ACCESS_FOUND"
@@ -302,7 +310,13 @@ def describe(municipality_code: str) -> SystemDescription:
                 # A disclosure (開示請求) is handed over once; the copy kept for re-issue lasts 90 days.
                 expire_prefixes=(("disclosures/", DISCLOSURE_KEPT_DAYS),),
             ),
-            BucketSpec("exchange", env.ENV_EXCHANGE_BUCKET, key="data", description="Peer drop zones"),
+            BucketSpec(
+                "exchange",
+                env.ENV_EXCHANGE_BUCKET,
+                key="data",
+                description="Peer drop zones (in and out), exports of the whole-ledger jobs",
+                events_to_eventbridge=True,
+            ),
             BucketSpec(
                 "audit-archive",
                 env.ENV_AUDIT_ARCHIVE_BUCKET,
@@ -331,7 +345,7 @@ def describe(municipality_code: str) -> SystemDescription:
                 tables={**ledger_rw, "staff": Access.READ_WRITE},
                 buckets={"documents": Access.READ_WRITE, "records-archive": Access.READ},
                 keys=("pii",),
-                starts_state_machines=("movement-approval", *jobs),
+                starts_state_machines=("movement-approval", PLATFORM_EXTRACT, *jobs),
             ),
             FunctionSpec(
                 "movement-commit",
@@ -451,6 +465,30 @@ def describe(municipality_code: str) -> SystemDescription:
                 timeout_seconds=300,
             ),
             FunctionSpec(
+                "platform-extract-list",
+                "juki_fn.extract_tasks.list_handler",
+                "Lists the ledger's persons in parts for a recipient system's full extract",
+                tables={"ledger": Access.READ, "outbox": Access.READ, "oplog": Access.READ_WRITE},
+                buckets={"exchange": Access.READ_WRITE},
+                timeout_seconds=900,
+            ),
+            FunctionSpec(
+                "platform-extract-part",
+                "juki_fn.extract_tasks.part_handler",
+                "Writes one part of a full extract (approved fields only) with its provision records",
+                tables={"ledger": Access.READ, "outbox": Access.READ_WRITE, "oplog": Access.READ_WRITE},
+                buckets={"exchange": Access.READ_WRITE},
+                timeout_seconds=300,
+            ),
+            FunctionSpec(
+                "platform-extract-finish",
+                "juki_fn.extract_tasks.finish_handler",
+                "Writes the extract's manifest once every part is written",
+                tables={"outbox": Access.READ, "oplog": Access.READ_WRITE},
+                buckets={"exchange": Access.READ_WRITE},
+                timeout_seconds=120,
+            ),
+            FunctionSpec(
                 RESIDENT_CODE_TOPUP,
                 "juki_fn.pool_tasks.topup_handler",
                 "Asks the CS for 住民票コード when the pool runs low",
@@ -533,6 +571,7 @@ def describe(municipality_code: str) -> SystemDescription:
                 functions={"ReceiveFunctionArn": LINKAGE_RECEIVE},
                 schedule="rate(1 minute)",
                 operable=True,
+                started_by_objects=("exchange", "inbound/"),
             ),
             StateMachineSpec(
                 CONSISTENCY_CHECK,
@@ -546,6 +585,19 @@ def describe(municipality_code: str) -> SystemDescription:
                 },
                 schedule="cron(0 16 ? * SUN *)",  # 01:00 JST on Mondays
                 operable=True,
+                map_reads_buckets=("exchange",),
+            ),
+            StateMachineSpec(
+                PLATFORM_EXTRACT,
+                "platform_extract.asl.json",
+                env.ENV_PLATFORM_EXTRACT_STATE_MACHINE_ARN,
+                "A recipient system's full extract (approved fields only) to the 共通基盤's drop zone",
+                functions={
+                    "ListFunctionArn": "platform-extract-list",
+                    "PartFunctionArn": "platform-extract-part",
+                    "FinishFunctionArn": "platform-extract-finish",
+                },
+                map_reads_buckets=("exchange",),
             ),
             StateMachineSpec(
                 RESIDENT_CODE_TOPUP,

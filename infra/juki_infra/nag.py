@@ -218,6 +218,13 @@ def _workflows(stack: JukiStack) -> None:
         events_role = machine.node.try_find_child("EventsRole")  # made by the schedule's target
         if events_role is not None:
             acknowledge(_default_policy(events_role), *INLINE_POLICY)  # type: ignore[arg-type]
+        if stack.system.state_machine(machine_id).map_reads_buckets:
+            acknowledge(
+                policy,
+                f"AwsSolutions-IAM5[{_resource(machine, stack.workflows.execution_arns(machine_id))}]",
+                "A Distributed Map describes and stops the child executions of its own state machine only; "
+                "their ARNs are made at run time.",
+            )
         for function_id in stack.system.state_machine(machine_id).functions.values():
             function = stack.functions.functions[function_id]
             acknowledge(

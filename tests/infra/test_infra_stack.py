@@ -277,3 +277,34 @@ def test_a_low_resident_code_pool_raises_an_alarm(synth: Synth) -> None:
     assert any("RESIDENT_CODE_POOL_LOW" in pattern for pattern in patterns)
     alarms = resources(synth.template, "AWS::CloudWatch::Alarm")
     assert any(a["Properties"].get("MetricName") == "RESIDENT_CODE_POOL_LOW" for a in alarms.values())
+
+
+def test_files_in_the_inbound_drop_zone_start_the_receive_job(synth: Synth) -> None:
+    """The exchange bucket sends object events to EventBridge (set on the bucket, no custom
+    resource), and a rule on the inbound prefix starts linkage-receive besides its schedule."""
+    buckets = resources(synth.template, "AWS::S3::Bucket").values()
+    with_events = [
+        b for b in buckets
+        if b["Properties"].get("NotificationConfiguration", {}).get("EventBridgeConfiguration")
+        == {"EventBridgeEnabled": True}
+    ]  # fmt: skip
+    assert len(with_events) == 1
+    rules = [
+        rule["Properties"] for rule in resources(synth.template, "AWS::Events::Rule").values()
+        if "EventPattern" in rule["Properties"]
+    ]  # fmt: skip
+    (rule,) = rules
+    assert rule["EventPattern"]["detail-type"] == ["Object Created"]
+    assert rule["EventPattern"]["detail"]["object"] == {"key": [{"prefix": "inbound/"}]}
+    assert rule["Name"] == "juki-221007-linkage-receive-objects"
+    assert not resources(synth.template, "Custom::S3BucketNotifications")
+
+
+def test_a_distributed_map_may_list_its_source_and_run_its_children(synth: Synth) -> None:
+    system = describe("221007")
+    mapped = {system.name(m.id) for m in system.state_machines if m.map_reads_buckets}
+    assert mapped == {"juki-221007-consistency-check", "juki-221007-platform-extract"}
+    policies = json.dumps(resources(synth.template, "AWS::IAM::Policy"))
+    for name in mapped:
+        assert f"execution:{name}:*" in policies and f"stateMachine:{name}" in policies
+    assert '"s3:ListBucket"' in policies

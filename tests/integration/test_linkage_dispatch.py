@@ -4,6 +4,8 @@ died mid-lane releasing its lane when the lease runs out, and a peer that does n
 
 from __future__ import annotations
 
+import io
+import json
 from datetime import datetime, timedelta
 
 import pytest
@@ -12,6 +14,7 @@ from juki.adapters.linkage import DynamoLinkageStore, build_linkage_store
 from juki.adapters.peers import HttpPeers
 from juki.adapters.system import JST, SystemClock, UuidSource
 from juki.bootstrap import Services
+from juki.cli import linkage as linkage_cli
 from juki.domain.ids import make_id
 from juki.domain.linkage import IDENTITY_FIELDS, OutboundMessage, Recipient, event_id
 from juki.domain.staff import SystemActor
@@ -146,3 +149,25 @@ def test_a_message_the_index_shows_before_an_earlier_one_waits_for_it(
     assert [m.sequence for m in local_system.peers.cs.applied(lane)] == [record.version]
     # Version 2 does not exist: skipped (nothing to send), never delivered before version 1.
     assert store.get(second.message_id)[0] == "skipped"  # type: ignore[index]
+
+
+def test_the_operator_lists_and_redrives_a_parked_message_from_the_command_line(
+    services: Services, local_system: LocalSystem, person: str
+) -> None:
+    lane = a_change_of(services, person)
+    local_system.peers.cs.refuse_on_lane(lane, status=400)
+    dispatcher(services, local_system).dispatch(ACTOR)
+    listed = io.StringIO()
+    assert linkage_cli.main(["parked", "--json"], settings=services.settings, out=listed) == 0
+    (parked,) = [row for row in json.loads(listed.getvalue()) if row["lane"] == lane]
+    assert parked["last_error"] == "REFUSED_ON_LANE" and parked["attempts"] == 1
+
+    done = io.StringIO()
+    assert linkage_cli.main(["redrive", parked["message_id"], "--operator", "運用 八郎"],
+                            settings=services.settings, out=done) == 0  # fmt: skip
+    again = io.StringIO()
+    assert linkage_cli.main(["redrive", parked["message_id"], "--operator", "運用 八郎"],
+                            settings=services.settings, out=again) == 1  # fmt: skip
+    assert again.getvalue() == "refused: MESSAGE_NOT_PARKED\n"
+    dispatcher(services, local_system).dispatch(ACTOR)
+    assert [m.kind for m in local_system.peers.cs.applied(lane)] == ["identity.created"]

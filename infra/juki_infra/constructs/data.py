@@ -163,7 +163,7 @@ class DataStore(Construct):
                 )
             )
         lock_days = spec.object_lock_days if spec is not None else None
-        return s3.Bucket(
+        bucket = s3.Bucket(
             scope or self,
             construct_id,
             bucket_name=self.physical_bucket_name(bucket_id),
@@ -183,6 +183,15 @@ class DataStore(Construct):
             else None,
             lifecycle_rules=lifecycle or None,
         )
+        if spec is not None and spec.events_to_eventbridge:
+            # Set on the bucket itself: CDK's event_bridge_enabled would add a custom-resource
+            # Lambda (outside the VPC, with a managed policy) to write the same setting.
+            cfn = bucket.node.default_child
+            assert isinstance(cfn, s3.CfnBucket)
+            cfn.add_property_override(
+                "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
+            )
+        return bucket
 
     def log_group(self, scope: Construct, construct_id: str, name: str | None = None) -> logs.LogGroup:
         """A log group encrypted with the ops key and kept as long as the config says."""

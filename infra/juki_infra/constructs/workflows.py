@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -29,6 +32,7 @@ class Workflows(Construct):
         functions: Mapping[str, lambda_.IFunction],
     ) -> None:
         super().__init__(scope, construct_id)
+        self.description = description
         self.state_machines: dict[str, sfn.StateMachine] = {}
         self.log_groups: dict[str, logs.LogGroup] = {}
         for spec in description.state_machines:
@@ -67,5 +71,58 @@ class Workflows(Construct):
                     schedule=events.Schedule.expression(spec.schedule),
                     targets=[targets.SfnStateMachine(machine)],
                 )
+            if spec.map_reads_buckets:
+                self._distributed_map(machine, spec.id, [data.buckets[b] for b in spec.map_reads_buckets])
+            if spec.started_by_objects is not None:
+                bucket_id, prefix = spec.started_by_objects
+                events.Rule(
+                    self,
+                    f"Objects-{spec.id}",
+                    rule_name=f"{name}-objects",
+                    description=f"Starts {name} when a file arrives under {prefix}",
+                    event_pattern=events.EventPattern(
+                        source=["aws.s3"],
+                        detail_type=["Object Created"],
+                        detail={
+                            "bucket": {"name": [data.buckets[bucket_id].bucket_name]},
+                            "object": {"key": [{"prefix": prefix}]},
+                        },
+                    ),
+                    targets=[targets.SfnStateMachine(machine)],
+                )
             self.state_machines[spec.id] = machine
             self.log_groups[spec.id] = log_group
+
+    def execution_arns(self, machine_id: str) -> str:
+        """The ARN pattern of a machine's executions (child executions of a Distributed Map too)."""
+        return Stack.of(self).format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{self.description.name(machine_id)}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+
+    def _distributed_map(self, machine: sfn.StateMachine, machine_id: str, buckets: list[s3.IBucket]) -> None:
+        """What a Distributed Map's parent needs: to list its item source (the children read the
+        objects themselves, in their functions), and to start, watch and stop its child executions
+        (by the machine's fixed name: no reference to itself)."""
+        machine.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"], resources=[bucket.bucket_arn for bucket in buckets]
+            )
+        )
+        own_arn = Stack.of(self).format_arn(
+            service="states",
+            resource="stateMachine",
+            resource_name=self.description.name(machine_id),
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        machine.add_to_role_policy(
+            iam.PolicyStatement(actions=["states:StartExecution"], resources=[own_arn])
+        )
+        machine.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["states:DescribeExecution", "states:StopExecution"],
+                resources=[self.execution_arns(machine_id)],
+            )
+        )

@@ -104,6 +104,20 @@ class RecipientItem(Model):
     body = UnicodeAttribute()
 
 
+def provision_item(model: type[ProvisionItem], provision: ProvisionRecord, person_id: str) -> ProvisionItem:
+    """The provision record's item under a person (listed per person) and its recipient (the
+    ``by_recipient`` index, in time order). The keys derive from the record, so writing the same
+    record again overwrites it (a retried extract part)."""
+    sk = f"{provision.at.isoformat()}#{provision.message_id}"
+    return model(
+        pk=f"PROV#{person_id}",
+        sk=sk,
+        prov_recipient=provision.recipient,
+        prov_sk=sk,
+        body=provision.model_dump_json(),
+    )
+
+
 RECIPIENTS = "RECIPIENTS"  # the listing item's pk: every system id, in one item
 CURRENT = "CURRENT"
 ROUTE_CHUNK = 10  # deliveries per routing transaction: two items each, with the event's (moto: 25)
@@ -357,16 +371,8 @@ class DynamoLinkageStore:
 
     # -- provision records --------------------------------------------------------------------------
     def _provision_item(self, provision: ProvisionRecord) -> ProvisionItem:
-        # One item per message, under its first person (a delivery names one person).
-        person = provision.persons[0] if provision.persons else "-"
-        sk = f"{provision.at.isoformat()}#{provision.message_id}"
-        return self._provisions(
-            pk=f"PROV#{person}",
-            sk=sk,
-            prov_recipient=provision.recipient,
-            prov_sk=sk,
-            body=provision.model_dump_json(),
-        )
+        # One item per message, under its person (a delivery names one person).
+        return provision_item(self._provisions, provision, provision.persons[0] if provision.persons else "-")
 
     def provisions_for(self, person_id: str) -> list[ProvisionRecord]:
         items = self._provisions.query(f"PROV#{person_id}", consistent_read=True)

@@ -46,6 +46,7 @@ ENV_LINKAGE_DISPATCH_STATE_MACHINE_ARN = "JUKI_LINKAGE_DISPATCH_STATE_MACHINE_AR
 ENV_LINKAGE_RECEIVE_STATE_MACHINE_ARN = "JUKI_LINKAGE_RECEIVE_STATE_MACHINE_ARN"
 ENV_CONSISTENCY_CHECK_STATE_MACHINE_ARN = "JUKI_CONSISTENCY_CHECK_STATE_MACHINE_ARN"
 ENV_RESIDENT_CODE_TOPUP_STATE_MACHINE_ARN = "JUKI_RESIDENT_CODE_TOPUP_STATE_MACHINE_ARN"
+ENV_PLATFORM_EXTRACT_STATE_MACHINE_ARN = "JUKI_PLATFORM_EXTRACT_STATE_MACHINE_ARN"
 # The peers' base URLs (docs/linkage.md): reached over the Government Cloud's private connectivity.
 ENV_PEER_CS_URL = "JUKI_PEER_CS_URL"  # 住基ネット 市町村CS
 ENV_PEER_PLATFORM_URL = "JUKI_PEER_PLATFORM_URL"  # 共通基盤 (庁内連携)
@@ -99,6 +100,7 @@ class Settings:
     oplog_retention_days: int
     retention: RetentionPolicy  # 送付先情報, 転出証明書情報 and removed records (juki.domain.retention)
     jobs: dict[str, str]  # scheduled job id → state machine ARN (those configured)
+    platform_extract_arn: str  # the full-extract state machine (started on request, not scheduled)
     kiosk_callers: frozenset[str]  # caller ARNs of the certificate-issuing system (コンビニ交付)
     municipality_name: str  # printed on certificates (静岡市)
     mayor_title_and_name: str  # the certifier printed on certificates (静岡市長 …)
@@ -142,6 +144,7 @@ class Settings:
                 ),
             ),
             jobs={job: env[name] for job, name in JOB_STATE_MACHINE_ENV.items() if env.get(name)},
+            platform_extract_arn=env.get(ENV_PLATFORM_EXTRACT_STATE_MACHINE_ARN, ""),
             kiosk_callers=frozenset(
                 arn.strip() for arn in env.get(ENV_KIOSK_CALLERS, "").split(",") if arn.strip()
             ),

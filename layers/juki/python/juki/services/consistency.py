@@ -315,15 +315,24 @@ class ConsistencyService:
         return self._opener.open(SealedMyNumber.model_validate(sealed), str(person["person_id"]))
 
     def report(
-        self, run_id: str, parts: int, results: Sequence[Mapping[str, Any] | None], actor: SystemActor
+        self,
+        run_id: str,
+        parts: int,
+        results: Sequence[Mapping[str, Any] | None] | None,
+        actor: SystemActor,
     ) -> ReportSummary:
-        """Gathers the parts' differences into the run's report. Every part must have a result."""
+        """Gathers the parts' differences into the run's report. Every part must have written its
+        diff file (the state machine keeps no per-part results: a whole ledger's would not fit in
+        the state); results, when given, are checked too."""
         if not valid_run_id(run_id):
             raise CheckFailed("CONSISTENCY_RUN_ID_INVALID")
         expected = {part_key(run_id, n) for n in range(1, parts + 1)}
-        given = {str(r.get("part")) for r in results if r is not None}
-        if parts < 1 or len(results) != parts or any(r is None for r in results) or given != expected:
+        if parts < 1:
             raise CheckFailed("CONSISTENCY_PART_FAILED")
+        if results is not None:
+            given = {str(r.get("part")) for r in results if r is not None}
+            if len(results) != parts or any(r is None for r in results) or given != expected:
+                raise CheckFailed("CONSISTENCY_PART_FAILED")
         differences: list[Difference] = []
         checked = 0
         for key in sorted(expected):
