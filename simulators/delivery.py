@@ -158,6 +158,11 @@ class LaneBook:
             self._lanes.setdefault(message.lane, []).append(record)
             return Outcome(200, {"status": "applied", "receipt": receipt}, record)
 
+    def knows(self, message_id: str) -> bool:
+        """Was this Idempotency-Key applied before (its next delivery is a duplicate)?"""
+        with self._lock:
+            return message_id in self._receipts
+
     def applied(self, lane: str) -> list[AppliedMessage]:
         with self._lock:
             return list(self._lanes.get(lane, []))

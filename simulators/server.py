@@ -13,6 +13,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
@@ -21,11 +22,13 @@ from simulators.application import ApplicationSimulator
 from simulators.cs import CsSimulator, ObjectWriter
 from simulators.delivery import BadMessage, Outcome
 from simulators.faults import Clock
+from simulators.intermediate import IntermediateSimulator
+from simulators.notices import KosekiSimulator, MojSimulator, PlatformNoticeSimulator
 from simulators.peer import Peer
 from simulators.platform import PlatformSimulator
 
 _PLATFORM_MESSAGES = re.compile(r"^/platform/v1/recipients/([A-Za-z0-9_-]{1,64})/messages$")
-_CS_ROUTES = ("/cs/v1/messages", "/cs/v1/identity-records:query", "/cs/v1/resident-codes:allocate")
+_INTERMEDIATE_MESSAGES = "/intermediate/v1/messages"
 
 
 class _Server(ThreadingHTTPServer):
@@ -52,17 +55,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         raw = self._read_body()
-        peers = self.server.peers
-        path = self.path.split("?", 1)[0]
-        platform = _PLATFORM_MESSAGES.match(path)
-        peer: Peer
-        if path in _CS_ROUTES:
-            peer = peers.cs
-        elif platform is not None:
-            peer = peers.platform
-        else:
+        found = self._route(self.path.split("?", 1)[0])
+        if found is None:
             self._answer(404, {"code": "NOT_FOUND"})
             return
+        peer, handle = found
         refusal = peer.faults.admit()
         if refusal is not None:
             self._answer(refusal.status, {"code": refusal.code})
@@ -72,21 +69,35 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:  # json.JSONDecodeError, UnicodeDecodeError
             self._answer(400, {"code": "BAD_MESSAGE", "reason": "the body must be JSON"})
             return
-        key = self.headers.get("Idempotency-Key")
         try:
-            if path == "/cs/v1/messages":
-                self._answer_delivery(peer, peers.cs.deliver(body, key))
-            elif path == "/cs/v1/identity-records:query":
-                self._answer(200, peers.cs.query(body))
-            elif path == "/cs/v1/resident-codes:allocate":
-                self._answer(200, peers.cs.allocate(body))
-            else:
-                assert platform is not None
-                self._answer_delivery(peer, peers.platform.deliver(platform.group(1), body, key))
+            handle(body, self.headers.get("Idempotency-Key"))
         except BadMessage as error:
             self._answer(400, {"code": "BAD_MESSAGE", "reason": str(error)})
         except Exception as error:
             self._answer(500, {"code": "INTERNAL", "error": type(error).__name__})
+
+    def _route(self, path: str) -> tuple[Peer, Callable[[Any, str | None], None]] | None:
+        """The peer a path belongs to (for its faults) and what answers the request."""
+        peers = self.server.peers
+        cs, intermediate, platform = peers.cs, peers.intermediate, peers.platform
+        routes: dict[str, tuple[Peer, Callable[[Any, str | None], None]]] = {
+            "/cs/v1/messages": (cs, lambda body, key: self._answer_delivery(cs, cs.deliver(body, key))),
+            "/cs/v1/identity-records:query": (cs, lambda body, _: self._answer(200, cs.query(body))),
+            "/cs/v1/resident-codes:allocate": (cs, lambda body, _: self._answer(200, cs.allocate(body))),
+            _INTERMEDIATE_MESSAGES: (
+                intermediate,
+                lambda body, key: self._answer_delivery(intermediate, intermediate.deliver(body, key)),
+            ),
+        }
+        if path in routes:
+            return routes[path]
+        recipient = _PLATFORM_MESSAGES.match(path)
+        if recipient is None:
+            return None
+        system_id = recipient.group(1)
+        return platform, lambda body, key: self._answer_delivery(
+            platform, platform.deliver(system_id, body, key)
+        )
 
     def _answer_delivery(self, peer: Peer, outcome: Outcome) -> None:
         if outcome.applied is not None and peer.faults.take_lost_answer():
@@ -126,8 +137,12 @@ class PeerSimulators:
         clock: Clock = time.monotonic,
     ) -> None:
         self.application = ApplicationSimulator()  # drops files only: no HTTP route
+        self.moj = MojSimulator()  # 法務省, 戸籍 and the 共通基盤's notices: files only too
+        self.koseki = KosekiSimulator()
+        self.platform_notices = PlatformNoticeSimulator()
         self.cs = CsSimulator(s3, exchange_bucket, seed=seed, my_number_delay=my_number_delay, clock=clock)
         self.platform = PlatformSimulator(clock)
+        self.intermediate = IntermediateSimulator(clock)  # 中間サーバー
         self._port = port
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -169,17 +184,19 @@ class PeerSimulators:
         self.stop()
 
     def connect(self, s3: ObjectWriter, exchange_bucket: str) -> None:
-        """Where the CS and 申請管理 drop their files, once the bucket exists (the server starts
-        before it)."""
+        """Where the CS, 申請管理, 法務省, 戸籍 and the 共通基盤's notices drop their files, once the
+        bucket exists (the server starts before it)."""
         self.cs.s3 = s3
         self.cs.exchange_bucket = exchange_bucket
-        self.application.s3 = s3
-        self.application.exchange_bucket = exchange_bucket
+        for sender in (self.application, self.moj, self.koseki, self.platform_notices):
+            sender.s3 = s3
+            sender.exchange_bucket = exchange_bucket
 
     def reset(self) -> None:
         """Clears the faults of every peer."""
         self.cs.reset()
         self.platform.reset()
+        self.intermediate.reset()
 
     @property
     def url(self) -> str:
@@ -195,3 +212,7 @@ class PeerSimulators:
     @property
     def platform_url(self) -> str:
         return f"{self.url}/platform"
+
+    @property
+    def intermediate_url(self) -> str:
+        return f"{self.url}/intermediate"

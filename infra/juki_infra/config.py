@@ -53,6 +53,7 @@ class JukiConfig:
     # empty: not connected yet, and messages wait in the outbox (then park) rather than go anywhere.
     peer_cs_url: str = ""
     peer_platform_url: str = ""
+    peer_intermediate_url: str = ""
     log_retention: logs.RetentionDays = logs.RetentionDays.TEN_YEARS
     pitr_recovery_period_days: int = 35
     backup_retention_days: int = 35
@@ -137,6 +138,7 @@ class JukiConfig:
             mayor_title_and_name=text("mayor_title_and_name", defaults.mayor_title_and_name),
             peer_cs_url=text("peer_cs_url", defaults.peer_cs_url),
             peer_platform_url=text("peer_platform_url", defaults.peer_platform_url),
+            peer_intermediate_url=text("peer_intermediate_url", defaults.peer_intermediate_url),
             log_retention=logs.RetentionDays[text("log_retention", defaults.log_retention.name)],
             pitr_recovery_period_days=number("pitr_recovery_period_days", defaults.pitr_recovery_period_days),
             backup_retention_days=number("backup_retention_days", defaults.backup_retention_days),

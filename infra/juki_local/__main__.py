@@ -44,7 +44,8 @@ Juki local system is up ({time.monotonic() - started:.1f} s)
   OpenAPI        {url}/openapi.json
   API browser    {url}/docs
   AWS emulator   {system.emulator.url} (moto server; Step Functions execute the real ASL)
-  Peers          {system.peers.cs_url} (CS), {system.peers.platform_url} (共通基盤): simulators
+  Peers          {system.peers.cs_url} (CS), {system.peers.platform_url} (共通基盤),
+                 {system.peers.intermediate_url} (中間サーバー): simulators
   Scheduled jobs every state machine with a schedule (linkage every minute; docs/linkage.md)
   Demo ledger    {persons:,} residents in {households:,} households (seed {options.seed})
 

@@ -18,6 +18,7 @@ from juki.adapters.settings import (
     ENV_MAYOR,
     ENV_MUNICIPALITY_NAME,
     ENV_PEER_CS_URL,
+    ENV_PEER_INTERMEDIATE_URL,
     ENV_PEER_PLATFORM_URL,
     ENV_PEER_TIMEOUT,
     ENV_TOKEN_MAX_LIFETIME,
@@ -105,6 +106,7 @@ class LocalSystem:
             ENV_MAYOR: DEMO_MAYOR,
             ENV_PEER_CS_URL: self.peers.cs_url,
             ENV_PEER_PLATFORM_URL: self.peers.platform_url,
+            ENV_PEER_INTERMEDIATE_URL: self.peers.intermediate_url,
             ENV_PEER_TIMEOUT: "2",
             ENV_LINKAGE_FIRST_BACKOFF: str(self.options.linkage_first_backoff_seconds),
         }

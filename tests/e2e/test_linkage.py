@@ -116,6 +116,18 @@ def test_a_birth_gets_its_number_from_the_cs_and_yields_a_sending_address_record
     assert revealed.status_code == 200, revealed.text
     assert revealed.json()["my_number"] == designated.my_number
 
+    # With a 個人番号, the 中間サーバー gets it once (to obtain the 符号, which it keeps) and then the
+    # 副本 of the 住民票関係情報, which never carries the number.
+    intermediate = local_system.peers.intermediate
+    for _ in range(20):
+        if intermediate.copy_of(baby) is not None:
+            break
+        dispatch(local_system)
+    assert intermediate.linked(baby)
+    assert [m.kind for m in intermediate.applied(f"intermediate.code:{baby}")] == ["code.request"]
+    copy = intermediate.copy_of(baby)
+    assert copy is not None and copy["household_id"] == household and "my_number" not in copy
+
     s3 = local_system.emulator.client("s3")
     bucket = local_system.resources.buckets["exchange"]
     listed = s3.list_objects_v2(Bucket=bucket, Prefix="outbound/jlis/sending-addresses/")

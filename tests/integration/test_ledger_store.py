@@ -180,7 +180,7 @@ def test_commit_writes_versions_current_log_and_messages(
     assert len(messages) == 3  # one event per person version, routed to the peers by the dispatcher
     for message in messages:
         (outbox,) = items(local_system, "outbox", f"MSG#{message.message_id}")
-        assert outbox["status"] == "pending"
+        assert (outbox["state"], outbox["status"]) == ("pending", "route")  # waiting to be routed
     stored_movement = services.store.get_movement(movement.movement_id)
     assert stored_movement is not None and stored_movement.status == MovementStatus.FINAL
 

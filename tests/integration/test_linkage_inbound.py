@@ -59,9 +59,10 @@ def new_resident(services: Services) -> str:
     return person_id
 
 
-def migrated_resident(services: Services) -> PersonRecord:
+def migrated_resident(services: Services, **changes: Any) -> PersonRecord:
     """A resident brought in by the migration import (no movement, so no message asks the CS for
-    a 個人番号: only the test's file designates one), with a 住民票コード and no 個人番号."""
+    a 個人番号: only the test's file designates one), with a 住民票コード and no 個人番号 (unless
+    ``changes`` say otherwise)."""
     (person_id,) = services.store.reserve_sequence("person", 1)
     (household_id,) = services.store.reserve_sequence("household", 1)
     first10 = f"{uuid.uuid4().int % 10**10:010d}"
@@ -79,7 +80,7 @@ def migrated_resident(services: Services) -> PersonRecord:
         resident_since=since, address_since=since, notified_date=since, status=ResidentStatus.RESIDENT,
         movement_id=f"migration-{uuid.uuid4().hex}", movement_kind=MovementKind.MIGRATION,
         effective_date=since, recorded_at=now,
-    )  # fmt: skip
+    ).model_copy(update=changes)  # fmt: skip
     household = HouseholdRecord(
         household_id=household_id, version=1, head_person_id=person_id, member_ids=[person_id],
         address=address, movement_id=person.movement_id, effective_date=since, recorded_at=now,
@@ -331,7 +332,8 @@ def test_bad_files_are_set_aside_with_a_reason_and_the_run_succeeds(
         no_move_out: "NO_MOVE_OUT",
     }
     for message_id, code in expected.items():
-        assert exists(local_system, services, rejected(message_id)), code
+        # A file that is not JSON is not kept at all (only its reason): nothing could blank it.
+        assert exists(local_system, services, rejected(message_id)) == (message_id != unreadable), code
         reason = read_json(local_system, services, rejected(message_id) + ".reason.json")
         assert reason["code"] == code
         assert not exists(local_system, services, f"inbound/cs/{day}/{message_id}.json")

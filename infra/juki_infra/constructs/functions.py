@@ -119,6 +119,7 @@ class Functions(Construct):
             settings.ENV_MAYOR: self.config.mayor_title_and_name,
             settings.ENV_PEER_CS_URL: self.config.peer_cs_url,
             settings.ENV_PEER_PLATFORM_URL: self.config.peer_platform_url,
+            settings.ENV_PEER_INTERMEDIATE_URL: self.config.peer_intermediate_url,
             "POWERTOOLS_SERVICE_NAME": "juki",
         }
         for table_spec in self.description.tables:

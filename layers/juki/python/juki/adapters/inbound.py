@@ -13,13 +13,24 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import ClientError
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.transactions import TransactWrite
 
+from juki.adapters.dynamodb import INBOX, DynamoLedgerStore, InboxItem, OplogItem, inbox_key, oplog_item
 from juki.adapters.retention_stores import (
     SENDING_ADDRESS_PREFIX,
     DynamoMoveOutCertificates,
     S3SendingAddressFiles,
 )
+from juki.adapters.search import DynamoSearchIndex
 from juki.adapters.system import JST, SystemClock
+from juki.adapters.tables import bind, conflict_from
+from juki.domain.errors import Conflict
+from juki.domain.oplog import OperationLogEntry
+from juki.domain.records import PersonRecord
+from juki.domain.search import IndexQuery, SearchIndex
+from juki.domain.values import ResidentStatus
 from juki.services.inbound import InboundService, Municipality
 
 if TYPE_CHECKING:
@@ -35,8 +46,13 @@ class S3DropZone:
         self._s3 = s3
         self._bucket = bucket
 
-    def first(self, prefix: str, limit: int) -> tuple[list[str], bool]:
-        answer = self._s3.list_objects_v2(Bucket=self._bucket, Prefix=prefix, MaxKeys=limit)
+    def first(self, prefix: str, limit: int, after: str | None = None) -> tuple[list[str], bool]:
+        if after is None:
+            answer = self._s3.list_objects_v2(Bucket=self._bucket, Prefix=prefix, MaxKeys=limit)
+        else:
+            answer = self._s3.list_objects_v2(
+                Bucket=self._bucket, Prefix=prefix, MaxKeys=limit, StartAfter=after
+            )
         keys = [item["Key"] for item in answer.get("Contents", [])]
         return keys, bool(answer.get("IsTruncated"))
 
@@ -64,6 +80,10 @@ class S3DropZone:
                 if error.response.get("Error", {}).get("Code") in MISSING:
                     return
                 raise
+        self.delete(key)
+
+    def delete(self, key: str) -> None:
+        """Every version of ``key`` and its delete markers, by id."""
         listed = self._s3.list_object_versions(Bucket=self._bucket, Prefix=key)
         versions = [
             {"Key": entry["Key"], "VersionId": entry["VersionId"]}
@@ -108,6 +128,69 @@ class OnceSendingAddressFiles:
         return True
 
 
+CARD_HITS = 10  # versions read per card number: a card is held by one person, a few versions
+
+
+class LedgerInbox:
+    """Implements ``Inbox``: the ledger store's marks and reads, the card index, and the mark
+    written with a log entry."""
+
+    def __init__(
+        self,
+        store: DynamoLedgerStore,
+        search: DynamoSearchIndex,
+        outbox_table: str,
+        oplog_table: str,
+        *,
+        region: str,
+        host: str | None = None,
+    ) -> None:
+        self._store = store
+        self._search = search
+        self._inbox = bind(InboxItem, outbox_table, region, host)
+        self._oplog = bind(OplogItem, oplog_table, region, host)
+        self._connection = Connection(region=region, host=host)
+
+    def received(self, source_id: str) -> bool:
+        return self._store.received(source_id)
+
+    def mark_received(self, source_id: str, at: datetime) -> None:
+        self._store.mark_received(source_id, at)
+
+    def resident_code_holder(self, code: str) -> str | None:
+        return self._store.resident_code_holder(code)
+
+    def get_person(self, person_id: str) -> PersonRecord | None:
+        return self._store.get_person(person_id)
+
+    def card_holder(self, card_number: str) -> str | None:
+        """The index holds every version, so an old version may name a card since replaced (or
+        another person's, reissued): only a resident whose current record holds it counts."""
+        query = IndexQuery(SearchIndex.CARD, f"CARD#{card_number}")
+        candidates = {hit.record.person_id for hit in self._search.hits(query, None, CARD_HITS)}
+        holders = [
+            person.person_id
+            for person in (self._store.get_person(pid) for pid in sorted(candidates))
+            if person is not None
+            and person.status == ResidentStatus.RESIDENT
+            and person.foreign_resident is not None
+            and person.foreign_resident.card_number == card_number
+        ]
+        return holders[0] if len(holders) == 1 else None
+
+    def mark_logged(self, source_id: str, entry: OperationLogEntry) -> bool:
+        mark = self._inbox(pk=inbox_key(source_id), sk=INBOX, applied_at=entry.at.isoformat())
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.save(mark, condition=self._inbox.pk.does_not_exist())
+                tx.save(oplog_item(entry, self._oplog), condition=self._oplog.pk.does_not_exist())
+        except TransactWriteError as error:
+            if isinstance(conflict_from(error), Conflict) and self._store.received(source_id):
+                return False
+            raise
+        return True
+
+
 def build_inbound(services: Services) -> InboundService:
     """For ``services().part(build_inbound)``."""
     settings = services.settings
@@ -115,7 +198,14 @@ def build_inbound(services: Services) -> InboundService:
     bucket = settings.exchange_bucket
     return InboundService(
         S3DropZone(s3, bucket),
-        services.store,
+        LedgerInbox(
+            services.store,
+            DynamoSearchIndex(settings.ledger_table, region=settings.region, host=settings.endpoint_url),
+            settings.outbox_table,
+            settings.oplog_table,
+            region=settings.region,
+            host=settings.endpoint_url,
+        ),
         services.movements,
         DynamoMoveOutCertificates(
             settings.ledger_table, settings.oplog_table, region=settings.region, host=settings.endpoint_url
@@ -125,4 +215,5 @@ def build_inbound(services: Services) -> InboundService:
         municipality=Municipality(code=settings.municipality_code, name=settings.municipality_name),
         clock=SystemClock(),
         vault=services.my_numbers,
+        storage_faults=(PynamoDBException,),
     )

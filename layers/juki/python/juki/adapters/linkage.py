@@ -464,7 +464,12 @@ def build_linkage(services: Services) -> LinkageService:
     return LinkageService(
         services.part(build_linkage_store),
         services.store,
-        HttpPeers(settings.peer_cs_url, settings.peer_platform_url, settings.peer_timeout_seconds),
+        HttpPeers(
+            settings.peer_cs_url,
+            settings.peer_platform_url,
+            settings.peer_timeout_seconds,
+            settings.peer_intermediate_url,
+        ),
         services.store,
         SystemClock(),
         ids=UuidSource(),

@@ -19,16 +19,22 @@ _CODE_LENGTH = 40
 
 
 class HttpPeers:
-    """Implements ``juki.services.linkage.Peers``: the CS, and the 共通基盤 for each recipient system."""
+    """Implements ``juki.services.linkage.Peers``: the CS, the 中間サーバー, and the 共通基盤 for each
+    recipient system."""
 
-    def __init__(self, cs_url: str, platform_url: str, timeout_seconds: float) -> None:
+    def __init__(
+        self, cs_url: str, platform_url: str, timeout_seconds: float, intermediate_url: str = ""
+    ) -> None:
         self._cs_url = cs_url
         self._platform_url = platform_url
+        self._intermediate_url = intermediate_url
         self._timeout = timeout_seconds
 
     def url(self, recipient: str) -> str | None:
         if recipient == Recipient.CS:
             return f"{self._cs_url}/v1/messages" if self._cs_url else None
+        if recipient == Recipient.INTERMEDIATE:
+            return f"{self._intermediate_url}/v1/messages" if self._intermediate_url else None
         system = recipient.removeprefix(f"{Recipient.PLATFORM}.")
         if system != recipient and self._platform_url:
             return f"{self._platform_url}/v1/recipients/{system}/messages"

@@ -50,6 +50,7 @@ ENV_PLATFORM_EXTRACT_STATE_MACHINE_ARN = "JUKI_PLATFORM_EXTRACT_STATE_MACHINE_AR
 # The peers' base URLs (docs/linkage.md): reached over the Government Cloud's private connectivity.
 ENV_PEER_CS_URL = "JUKI_PEER_CS_URL"  # 住基ネット 市町村CS
 ENV_PEER_PLATFORM_URL = "JUKI_PEER_PLATFORM_URL"  # 共通基盤 (庁内連携)
+ENV_PEER_INTERMEDIATE_URL = "JUKI_PEER_INTERMEDIATE_URL"  # 中間サーバー
 ENV_PEER_TIMEOUT = "JUKI_PEER_TIMEOUT_SECONDS"
 ENV_LINKAGE_FIRST_BACKOFF = "JUKI_LINKAGE_FIRST_BACKOFF_SECONDS"  # the wait after a first failed delivery
 
@@ -106,6 +107,7 @@ class Settings:
     mayor_title_and_name: str  # the certifier printed on certificates (静岡市長 …)
     peer_cs_url: str  # docs/linkage.md; empty: the CS is not connected (nothing is delivered)
     peer_platform_url: str
+    peer_intermediate_url: str
     peer_timeout_seconds: float
     linkage_first_backoff_seconds: float
     endpoint_url: str | None  # only for the local emulator; None in AWS
@@ -152,6 +154,7 @@ class Settings:
             mayor_title_and_name=env.get(ENV_MAYOR, ""),
             peer_cs_url=env.get(ENV_PEER_CS_URL, "").rstrip("/"),
             peer_platform_url=env.get(ENV_PEER_PLATFORM_URL, "").rstrip("/"),
+            peer_intermediate_url=env.get(ENV_PEER_INTERMEDIATE_URL, "").rstrip("/"),
             peer_timeout_seconds=float(env.get(ENV_PEER_TIMEOUT, DEFAULT_PEER_TIMEOUT_SECONDS)),
             linkage_first_backoff_seconds=float(
                 env.get(ENV_LINKAGE_FIRST_BACKOFF, DEFAULT_LINKAGE_FIRST_BACKOFF_SECONDS)

@@ -7,7 +7,7 @@ by ``kind``.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, Field, ValidationInfo, model_validator
 
@@ -16,10 +16,15 @@ from juki.domain.dates import PartialDate
 from juki.domain.my_number import MyNumberInput, Sealed
 from juki.domain.record_items import (
     Cards,
+    ChildAllowance,
     ElectoralEligibility,
     ForeignResident,
     KosekiDomicile,
+    LateElderlyMedical,
+    LongTermCareInsurance,
     NameDetails,
+    NationalHealthInsurance,
+    NationalPension,
     Notes,
     Qualifications,
     SealRegistration,
@@ -341,6 +346,72 @@ class ResidentCodeChange(Dated):
     person_id: RecordId = Field(description="対象の人")
 
 
+QualificationGroup = Literal[
+    "national_health_insurance",
+    "national_pension",
+    "long_term_care",
+    "late_elderly_medical",
+    "child_allowance",
+]
+QualificationValue = (
+    NationalHealthInsurance | NationalPension | LongTermCareInsurance | LateElderlyMedical | ChildAllowance
+)
+
+
+class QualificationChange(Dated):
+    """資格情報の記載・変更・削除 (国保・国民年金・介護保険・後期高齢者医療・児童手当; 共通基盤から):
+    ONE group is set, or removed when the qualification ends. The other groups are not part of the
+    notice: the commit merges this group into the record as it stands then, so two notices for
+    different groups, committed one after the other, never undo each other."""
+
+    kind: Literal[MovementKind.QUALIFICATION_CHANGE] = Field(
+        description="異動の種類 (qualification_change = 資格情報の変更)"
+    )
+    person_id: RecordId = Field(description="対象の人")
+    group: QualificationGroup = Field(
+        description=(
+            "資格の種類: national_health_insurance=国民健康保険, national_pension=国民年金, "
+            "long_term_care=介護保険, late_elderly_medical=後期高齢者医療, child_allowance=児童手当"
+        )
+    )
+    value: QualificationValue | None = Field(
+        description="変更後のその資格の記載事項 (資格がなくなった場合は null)"
+    )
+    source_system: ShortText | None = Field(default=None, description="通知元の業務システム")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _value_of_its_group(cls, data: object) -> object:
+        """The value is read as the model of its group (the groups' shapes overlap, so the union
+        alone could pick another)."""
+        if isinstance(data, dict) and isinstance(data.get("value"), dict):
+            group = data.get("group")
+            model = _QUALIFICATION_MODELS.get(group) if isinstance(group, str) else None
+            if model is not None:
+                data = {**data, "value": model.model_validate(data["value"])}
+        return data
+
+    @model_validator(mode="after")
+    def _value_matches_group(self) -> Self:
+        if self.value is not None and not isinstance(self.value, _QUALIFICATION_MODELS[self.group]):
+            raise ValueError("資格の種類と記載事項が合いません")
+        return self
+
+    def merged(self, current: Qualifications) -> Qualifications:
+        """The record's 資格情報 with this group replaced and every other group kept."""
+        update: dict[str, Any] = {self.group: self.value}
+        return current.model_copy(update=update)
+
+
+_QUALIFICATION_MODELS: dict[str, type[QualificationValue]] = {
+    "national_health_insurance": NationalHealthInsurance,
+    "national_pension": NationalPension,
+    "long_term_care": LongTermCareInsurance,
+    "late_elderly_medical": LateElderlyMedical,
+    "child_allowance": ChildAllowance,
+}
+
+
 class PersonChanges(Frozen):
     """The items a correction sets, each replaced whole (a group such as ``notes`` or ``cards``
     is restated entirely)."""
@@ -402,6 +473,7 @@ MovementCommand = Annotated[
     | ForeignResidentChange
     | ResidentCodeChange
     | MyNumberChange
+    | QualificationChange
     | Correction
     | Cancellation,
     Field(discriminator="kind"),

@@ -43,6 +43,7 @@ class Recipient(StrEnum):
 
     ROUTER = "router"  # the event itself: routed into deliveries, never sent anywhere
     CS = "cs"  # 住基ネット 市町村CS
+    INTERMEDIATE = "intermediate"  # 中間サーバー (副本の登録と符号の取得)
     PLATFORM = "platform"  # 共通基盤: the recipient system is in the lane
 
 
@@ -53,6 +54,11 @@ class Stream(StrEnum):
     MOVE_IN_NOTICE = "cs.move_in_notice"  # 転入通知 to the former municipality (住基法第9条第1項)
     KOSEKI_NOTICE = "cs.koseki_notice"  # 戸籍附票記載事項通知 to the 本籍地 (住基法第19条第1項)
     MY_NUMBER = "cs.my_number"  # 個人番号の指定請求 (番号法第8条)
+    # 中間サーバー (情報提供ネットワークシステムとの連携): the 符号 is obtained once per person with a
+    # 個人番号 (7-①〜③: the number sent with the person's 団体内統合宛名番号, the 中間サーバー gets the
+    # 符号 from J-LIS and keeps it), then the 副本 of 住民票関係情報 is registered under that person.
+    INTERMEDIATE_CODE = "intermediate.code"
+    INTERMEDIATE_COPY = "intermediate.copy"
 
 
 LEGAL_BASIS: dict[str, str] = {
@@ -60,6 +66,8 @@ LEGAL_BASIS: dict[str, str] = {
     Stream.MOVE_IN_NOTICE: "住民基本台帳法第9条第1項",
     Stream.KOSEKI_NOTICE: "住民基本台帳法第19条第1項",
     Stream.MY_NUMBER: "行政手続における特定の個人を識別するための番号の利用等に関する法律第8条",
+    Stream.INTERMEDIATE_CODE: "行政手続における特定の個人を識別するための番号の利用等に関する法律第19条第8号",
+    Stream.INTERMEDIATE_COPY: "行政手続における特定の個人を識別するための番号の利用等に関する法律第19条第8号",
 }
 
 # The 本人確認情報 and what the CS messages carry (docs/linkage.md).
@@ -91,6 +99,22 @@ MOVE_IN_NOTICE_FIELDS: tuple[str, ...] = (
     "moved_in_date",
 )
 MY_NUMBER_REQUEST_FIELDS: tuple[str, ...] = ("resident_code",)
+INTERMEDIATE_CODE_FIELDS: tuple[str, ...] = ("my_number",)  # with the 団体内統合宛名番号 (person_id)
+# 住民票関係情報 registered as the 副本 for 情報照会 through the 情報提供ネットワークシステム.
+INTERMEDIATE_COPY_FIELDS: tuple[str, ...] = (
+    "household_id",
+    "head_person_id",
+    "relationship",
+    "name",
+    "name_kana",
+    "birth_date",
+    "sex",
+    "address",
+    "status",
+    "resident_since",
+    "removal",
+    "effective_date",
+)
 
 # What a recipient system of the 共通基盤 may be approved for: a field name → what it is.
 PLATFORM_FIELDS: dict[str, str] = {
@@ -273,10 +297,32 @@ def route(
             delivery(Recipient.CS, Stream.MY_NUMBER, "my_number.request",
                      LEGAL_BASIS[Stream.MY_NUMBER], MY_NUMBER_REQUEST_FIELDS)
         )  # fmt: skip
+    if _intermediate_code_due(new, before):
+        found.append(
+            delivery(Recipient.INTERMEDIATE, Stream.INTERMEDIATE_CODE, "code.request",
+                     LEGAL_BASIS[Stream.INTERMEDIATE_CODE], INTERMEDIATE_CODE_FIELDS)
+        )  # fmt: skip
+    if new.my_number is not None:  # the 副本 of everyone with a 個人番号, on every version
+        found.append(
+            delivery(Recipient.INTERMEDIATE, Stream.INTERMEDIATE_COPY, "copy.registered",
+                     LEGAL_BASIS[Stream.INTERMEDIATE_COPY], INTERMEDIATE_COPY_FIELDS)
+        )  # fmt: skip
     for system in recipients:
         recipient = f"{Recipient.PLATFORM}.{system.system_id}"
         found.append(delivery(recipient, recipient, "resident.changed", system.legal_basis, system.fields))
     return found
+
+
+def _intermediate_code_due(new: PersonRecord, before: PersonRecord | None) -> bool:
+    """The 符号 is asked for when a person's 個人番号 is first recorded or replaced (a new number
+    means a new 符号)."""
+    if new.my_number is None:
+        return False
+    return (
+        before is None
+        or before.my_number is None
+        or before.my_number.blind_index != new.my_number.blind_index
+    )
 
 
 # -- delivery ------------------------------------------------------------------------------------
@@ -391,6 +437,8 @@ def delivery_data(
     those still approved at delivery), never more."""
     if message.stream == Stream.IDENTITY:
         full = identity_data(record, municipality, my_number)
+    elif message.stream == Stream.INTERMEDIATE_CODE:
+        full = {"my_number": my_number}
     elif message.stream in {Stream.KOSEKI_NOTICE, Stream.MOVE_IN_NOTICE, Stream.MY_NUMBER}:
         full = {
             **identity_data(record, municipality, None),
@@ -400,6 +448,8 @@ def delivery_data(
             else None,
             "moved_in_date": record.effective_date.isoformat(),
         }
+    elif message.stream == Stream.INTERMEDIATE_COPY:
+        full = platform_view(record, head_person_id)
     else:
         full = platform_view(record, head_person_id)
         allowed = set(approved_fields)

@@ -36,6 +36,7 @@ from juki.domain.commands import (
     NameDetailsChange,
     NewHousehold,
     NewPerson,
+    QualificationChange,
     ResidentCodeChange,
     SameHousehold,
 )
@@ -312,6 +313,7 @@ def references(command: MovementCommand) -> References:  # noqa: PLR0911 - one a
             | ForeignResidentChange()
             | ResidentCodeChange()
             | MyNumberChange()
+            | QualificationChange()
         ):
             return References(frozenset({command.person_id}))
         case HouseholdMerge():
@@ -771,6 +773,16 @@ def _check_code_change(command: ResidentCodeChange, c: _Checks) -> None:
         c.not_before_history(command.effective_date, [person])
 
 
+def _check_qualification(command: QualificationChange, c: _Checks) -> None:
+    """The group is compared with the record as it is when checked (and again at commit)."""
+    c.dates(command.effective_date, command.notified_date)
+    person = c.resident(command.person_id, "person_id")
+    if person:
+        c.not_before_history(command.effective_date, [person])
+        if getattr(person.qualifications, command.group) == command.value:
+            c.error("NOTHING_CHANGES", "今の記録と同じです", "value")
+
+
 def _check_correction(command: Correction, c: _Checks) -> None:
     c.dates(command.effective_date, command.notified_date)
     person = c.view.persons.get(command.person_id)
@@ -825,6 +837,7 @@ _CHECKS: dict[type, Callable[[Any, _Checks], None]] = {
     ForeignResidentChange: _check_foreign_resident,
     ResidentCodeChange: _check_code_change,
     MyNumberChange: _check_my_number_change,
+    QualificationChange: _check_qualification,
     Correction: _check_correction,
     Cancellation: _check_cancellation,
 }
@@ -1151,6 +1164,16 @@ def _plan_my_number_change(command: MyNumberChange, p: _Plan) -> None:
     )
 
 
+def _plan_qualification(command: QualificationChange, p: _Plan) -> None:
+    """Merged into the record read at commit, not the one read at entry: a group another notice
+    set meanwhile is kept."""
+    current = p.person(command.person_id).qualifications
+    p.change_person(
+        command.person_id, command.effective_date, command.notified_date,
+        qualifications=command.merged(current),
+    )  # fmt: skip
+
+
 def _plan_correction(command: Correction, p: _Plan) -> None:
     person = p.change_person(
         command.person_id, command.effective_date, command.notified_date, **_given(command)
@@ -1225,6 +1248,7 @@ _PLANS: dict[type, Callable[[Any, _Plan], None]] = {
     ForeignResidentChange: _plan_foreign_resident,
     ResidentCodeChange: _plan_code_change,
     MyNumberChange: _plan_my_number_change,
+    QualificationChange: _plan_qualification,
     Correction: _plan_correction,
     Cancellation: _plan_cancellation,
 }

@@ -116,6 +116,7 @@ class MovementKind(StrEnum):
     FOREIGN_RESIDENT_CHANGE = "foreign_resident_change"  # 在留資格等の変更・帰化・国籍取得・国籍喪失
     RESIDENT_CODE_CHANGE = "resident_code_change"  # 住民票コードの変更請求
     MY_NUMBER_CHANGE = "my_number_change"  # 個人番号の変更
+    QUALIFICATION_CHANGE = "qualification_change"  # 資格情報 (国保・国年・介護・後期高齢・児童手当) の変更
     CORRECTION = "correction"  # 職権修正・誤記修正
     CANCELLATION = "cancellation"  # 異動の取消し
     MIGRATION = "migration"  # データ移行 (records brought over from the legacy ledger)

@@ -6,7 +6,10 @@ takes the first files in key order; for each:
 
 1. the envelope and its data are read and validated; a file that cannot be read, of a kind not
    known, or whose data is refused (by validation or by the ledger's rules) is moved to
-   ``rejected/...`` with a reason file next to it, and the run goes on;
+   ``rejected/...`` with a reason file next to it, and the run goes on; a file whose handling
+   fails for any other reason (a KMS fault of the vault, a bug) is left where it is for the next
+   run and reported as failed (by key and error type), and the run goes on too: only a fault of
+   our own table or a lost race fails the step (the machine retries it);
 2. the effect is applied, with the mark ``INBOX#<peer>#<message_id>`` in the same transaction
    where the effect is a ledger write (a movement), so a file read twice (a retried step, two
    runs at once) has its effect once; a message found marked is not applied again;
@@ -14,7 +17,9 @@ takes the first files in key order; for each:
    message) is done, then the file is moved to ``processed/...`` (copy, then delete: a crash
    between leaves the file to be read again, and the mark says it was applied).
 
-Nothing here logs or returns the data: the answer names files by peer and message id, with codes.
+A run pages through the drop zone with a cursor (the last key it looked at), so files left in
+place never hold back the ones after them. Nothing here logs or returns the data: the answer
+names files by peer and message id, with codes.
 """
 
 from __future__ import annotations
@@ -28,15 +33,26 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from juki.domain.commands import MoveOut, MoveOutConfirmation, MyNumberChange
+from juki.domain.commands import (
+    Correction,
+    ForeignResidentChange,
+    MoveOut,
+    MoveOutConfirmation,
+    MyNumberChange,
+    PersonChanges,
+    QualificationChange,
+    QualificationGroup,
+)
 from juki.domain.errors import Conflict, DomainError
 from juki.domain.model import Movement
 from juki.domain.my_number import MyNumberInput, MyNumberVault
 from juki.domain.oplog import OperationLogEntry, entry_for
+from juki.domain.record_items import ForeignResident, KosekiDomicile
 from juki.domain.records import PersonRecord
 from juki.domain.retention import MoveOutCertificate, RetentionPolicy, move_out_certificate_due_on
+from juki.domain.search import CardNumber, text_key
 from juki.domain.staff import SystemActor
-from juki.domain.values import MovementKind, OtherAddress, RecordId, ResidentCode
+from juki.domain.values import Day, MovementKind, OtherAddress, PersonName, RecordId, ResidentCode, ShortText
 from juki.services.movements import MovementService
 from juki.services.ports import Clock
 
@@ -45,7 +61,9 @@ PROCESSED_PREFIX = "processed/"
 REJECTED_PREFIX = "rejected/"
 STEP_FILES = 20  # files per step: each takes a few DynamoDB and KMS calls
 FUNCTION = "linkage.receive"
-ACTOR_NAME = "linkage-cs"
+ACTOR_NAME = "linkage-cs"  # the CS's movements; other peers act as ``linkage-<peer>``
+KOSEKI_MISMATCH = "KOSEKI_MISMATCH"
+KOSEKI_MATCH = "KOSEKI_MATCH"
 ONLINE_ACTOR_NAME = "online-application"  # 申請管理: drafts only
 MESSAGE_ID = r"[0-9A-Za-z][0-9A-Za-z_-]{0,99}"
 _KEY = re.compile(
@@ -57,8 +75,9 @@ _KEY = re.compile(
 
 
 class DropZone(Protocol):
-    def first(self, prefix: str, limit: int) -> tuple[list[str], bool]:
-        """The first ``limit`` keys under ``prefix`` in key order, and whether more follow."""
+    def first(self, prefix: str, limit: int, after: str | None = None) -> tuple[list[str], bool]:
+        """The first ``limit`` keys under ``prefix`` in key order (those after ``after`` only, if
+        given), and whether more follow."""
 
     def read(self, key: str) -> bytes | None:
         """The file's content; None if it is gone (another run moved it meanwhile)."""
@@ -67,6 +86,9 @@ class DropZone(Protocol):
         """Writes ``body`` (or, if None, a copy of the file) at ``to_key``, then deletes every
         version of ``key`` (the bucket is versioned: a delete marker alone would keep the data).
         Each part is safe to repeat."""
+
+    def delete(self, key: str) -> None:
+        """Deletes every version of ``key`` (safe to repeat)."""
 
     def put_json(self, key: str, body: dict[str, Any]) -> None: ...
 
@@ -81,6 +103,13 @@ class Inbox(Protocol):
     def resident_code_holder(self, code: str) -> str | None: ...
 
     def get_person(self, person_id: str) -> PersonRecord | None: ...
+
+    def card_holder(self, card_number: str) -> str | None:
+        """The resident whose current record holds this 在留カード等の番号, if exactly one does."""
+
+    def mark_logged(self, source_id: str, entry: OperationLogEntry) -> bool:
+        """The mark and a log entry in one transaction (a message whose only effect is the log
+        entry); False if the mark was there already (nothing written)."""
 
 
 class CertificateStore(Protocol):
@@ -141,6 +170,52 @@ class MyNumberDesignated(BaseModel):
     my_number: MyNumberInput = Field(repr=False)
 
 
+class ForeignResidentNotice(BaseModel):
+    """法第30条の50の通知 (法務省): the foreign resident's items changed (在留資格, 期間, カード)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    card_number: CardNumber = Field(description="今の在留カード等の番号")
+    foreign_resident: ForeignResident
+    effective_date: Day
+    notified_date: Day
+
+
+class ResidentEntryNotice(BaseModel):
+    """住民票記載事項通知 (住基法第9条第2項, from the 本籍地): the 戸籍 changed the 本籍・筆頭者 or
+    the name."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    resident_code: ResidentCode
+    koseki: KosekiDomicile
+    name: PersonName | None = None
+    effective_date: Day
+    notified_date: Day
+
+
+class DomicileCheckNotice(BaseModel):
+    """本籍照合通知: the 本籍地 states the 本籍・筆頭者 it holds, for us to compare."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    resident_code: ResidentCode
+    koseki: KosekiDomicile
+
+
+class QualificationNotice(BaseModel):
+    """A qualification set or ended by a department's system, through the 共通基盤."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    person_id: RecordId
+    group: QualificationGroup
+    value: dict[str, Any] | None
+    source_system: ShortText
+    effective_date: Day
+    notified_date: Day
+
+
 class InboundRejected(DomainError):
     """The message cannot be applied (the file goes to ``rejected/``)."""
 
@@ -171,8 +246,27 @@ class Rejection:
     code: str
 
 
-Applier = Callable[[InboundFile, Envelope, bool], None]
-"""Applies one kind: (the file, its envelope, whether its mark was found)."""
+@dataclass(frozen=True)
+class Failure:
+    """A file left in place after an unexpected fault: by key and the error's type only."""
+
+    key: str
+    error: str
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """Something a clerk must look at (``KOSEKI_MISMATCH``), by code and person id only."""
+
+    code: str
+    person_id: str
+    peer: str
+    message_id: str
+
+
+Applier = Callable[[InboundFile, Envelope, bool], "FollowUp | None"]
+"""Applies one kind: (the file, its envelope, whether its mark was found) → what a clerk must
+look at, if anything."""
 
 
 @dataclass
@@ -180,7 +274,10 @@ class StepOutcome:
     applied: int = 0
     duplicates: int = 0
     rejected: list[Rejection] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
+    follow_ups: list[FollowUp] = field(default_factory=list)
     more: bool = False
+    last_key: str | None = None  # the cursor: the next step of the run starts after it
 
 
 # -- the service ------------------------------------------------------------------------------
@@ -205,8 +302,12 @@ class InboundService:
         municipality: Municipality,
         clock: Clock,
         vault: MyNumberVault,
+        storage_faults: tuple[type[Exception], ...] = (),
     ) -> None:
+        """``storage_faults``: faults of our own table, which fail the step (retried) instead of
+        leaving the file for the next run."""
         self._vault = vault
+        self._storage_faults = storage_faults
         self._zone = drop_zone
         self._inbox = inbox
         self._movements = movements
@@ -220,30 +321,44 @@ class InboundService:
             ("cs", "move_in.notice"): self._move_in_notice,
             ("cs", "my_number.designated"): self._my_number_designated,
             ("application", "move_out.online"): self._online_move_out,
+            ("moj", "foreign_resident.notice"): self._foreign_resident_notice,
+            ("koseki", "resident_entry.notice"): self._resident_entry_notice,
+            ("koseki", "domicile_check.notice"): self._domicile_check_notice,
+            ("platform", "qualification.changed"): self._qualification_changed,
         }
 
-    def step(self, limit: int = STEP_FILES) -> StepOutcome:
-        """One bounded batch of the drop zone, oldest key first. A fault of storage propagates
-        (the step is retried, and each file is safe to read again); a bad file never does."""
-        keys, more = self._zone.first(INBOUND_PREFIX, limit)
-        outcome = StepOutcome(more=more)
+    def step(self, limit: int = STEP_FILES, after: str | None = None) -> StepOutcome:
+        """One bounded batch of the drop zone in key order, after ``after`` (the cursor of the run
+        so far). A fault of our table or a lost race propagates (the step is retried, and each
+        file is safe to read again); a bad file never does, nor one that fails otherwise."""
+        keys, more = self._zone.first(INBOUND_PREFIX, limit, after)
+        outcome = StepOutcome(more=more, last_key=keys[-1] if keys else after)
         for key in keys:
             self._one(key, outcome)
         return outcome
 
     def _one(self, key: str, outcome: StepOutcome) -> None:
+        try:
+            self._handled(key, outcome)
+        except Conflict:
+            raise  # a race: the step is retried and looks again
+        except Exception as error:
+            if isinstance(error, self._storage_faults):
+                raise
+            outcome.failed.append(Failure(key, type(error).__name__))  # left for the next run
+
+    def _handled(self, key: str, outcome: StepOutcome) -> None:
         match = _KEY.match(key)
         file = InboundFile(key, match["peer"], match["day"], match["id"]) if match else None
-        body: bytes | None = None
+        body = self._zone.read(key)
+        if body is None:
+            return  # moved by a run at the same time
         try:
             if file is None:
                 raise InboundRejected("INBOUND_KEY_INVALID", "ファイル名が規約に合いません")
-            body = self._zone.read(key)
-            if body is None:
-                return  # moved by a run at the same time
             envelope, apply = self._opened(file, body)
             already = self._inbox.received(file.source_id)
-            apply(file, envelope, already)
+            follow_up = apply(file, envelope, already)
         except ValidationError:
             self._reject(key, file, "INBOUND_DATA_INVALID", outcome, body)
             return
@@ -253,12 +368,13 @@ class InboundService:
             code = refused.issues[0].code if refused.issues else refused.code
             self._reject(key, file, code, outcome, body)
             return
-        assert body is not None
         if already:
             outcome.duplicates += 1
         else:
             outcome.applied += 1
-        self._zone.move(key, PROCESSED_PREFIX + file.rest, _redacted(body))
+        if follow_up is not None:
+            outcome.follow_ups.append(follow_up)
+        self._set_aside(key, PROCESSED_PREFIX + file.rest, body)
 
     def _opened(self, file: InboundFile, body: bytes) -> tuple[Envelope, Applier]:
         try:
@@ -272,24 +388,123 @@ class InboundService:
             raise InboundRejected("INBOUND_KIND_UNKNOWN", "知らない種類の通知です", "kind")
         return envelope, apply
 
+    def _set_aside(self, key: str, to_key: str, body: bytes) -> None:
+        """Keeps the file at ``to_key`` with every 個人番号 in it blanked; a file that is not a JSON
+        object is not kept at all (nothing could tell what in it is a 個人番号)."""
+        kept = _redacted(body)
+        if kept is None:
+            self._zone.delete(key)
+        else:
+            self._zone.move(key, to_key, kept)
+
     def _reject(
-        self, key: str, file: InboundFile | None, code: str, outcome: StepOutcome, body: bytes | None = None
+        self, key: str, file: InboundFile | None, code: str, outcome: StepOutcome, body: bytes
     ) -> None:
-        """Moves the file aside (its 個人番号 blanked, when it could be read) with a reason next to it
-        (the code, never the data)."""
+        """Moves the file aside (blanked, see ``_set_aside``) with a reason next to it (the code,
+        never the data)."""
         rest = file.rest if file else key.removeprefix(INBOUND_PREFIX)
         self._zone.put_json(
             f"{REJECTED_PREFIX}{rest}.reason.json",
             {"code": code, "rejected_at": self._clock.now().isoformat(), "key": key},
         )
-        self._zone.move(key, REJECTED_PREFIX + rest, _redacted(body) if body is not None else None)
+        self._set_aside(key, REJECTED_PREFIX + rest, body)
         outcome.rejected.append(
             Rejection(key, file.peer if file else None, file.message_id if file else None, code)
         )
 
     # -- the kinds -------------------------------------------------------------------------------
     def _actor(self, file: InboundFile) -> SystemActor:
-        return SystemActor(name=ACTOR_NAME, request_id=file.source_id)
+        name = ACTOR_NAME if file.peer == "cs" else f"linkage-{file.peer}"
+        return SystemActor(name=name, request_id=file.source_id)
+
+    def _person_by_code(self, code: str, field_name: str = "resident_code") -> PersonRecord:
+        person_id = self._inbox.resident_code_holder(code)
+        person = self._inbox.get_person(person_id) if person_id else None
+        if person is None:
+            raise InboundRejected("RESIDENT_CODE_UNKNOWN", "住民票コードの住民が見つかりません", field_name)
+        return person
+
+    def _foreign_resident_notice(self, file: InboundFile, envelope: Envelope, already: bool) -> None:
+        """法務省の通知 (法第30条の50): the person found by the card they hold now, the new items
+        applied by a system movement (在留資格等の変更)."""
+        if already:
+            return  # the card may have changed with it: never looked up again
+        notice = ForeignResidentNotice.model_validate(envelope.data)
+        person_id = self._inbox.card_holder(notice.card_number)
+        if person_id is None:
+            raise InboundRejected(
+                "CARD_NUMBER_UNKNOWN", "在留カード等の番号の住民が見つかりません", "card_number"
+            )
+        command = ForeignResidentChange(
+            kind=MovementKind.FOREIGN_RESIDENT_CHANGE,
+            person_id=person_id,
+            reason="status_change",
+            foreign_resident=notice.foreign_resident,
+            effective_date=notice.effective_date,
+            notified_date=notice.notified_date,
+        )
+        self._movements.apply_received(command, self._actor(file), file.source_id)
+
+    def _resident_entry_notice(self, file: InboundFile, envelope: Envelope, already: bool) -> None:
+        """住民票記載事項通知: the 本籍・筆頭者 (and the name, if it changed) put right by a system
+        職権修正. A record that already says so is marked applied without a new version."""
+        if already:
+            return
+        notice = ResidentEntryNotice.model_validate(envelope.data)
+        person = self._person_by_code(notice.resident_code)
+        if person.foreign_resident is not None:
+            raise InboundRejected("NOT_JAPANESE_RESIDENT", "日本人住民ではありません", "resident_code")
+        if person.koseki == notice.koseki and notice.name in (None, person.name):
+            self._inbox.mark_received(file.source_id, self._clock.now())  # said again: done
+            return
+        command = Correction(
+            kind=MovementKind.CORRECTION,
+            basis="ex_officio",
+            person_id=person.person_id,
+            changes=PersonChanges(koseki=notice.koseki, name=notice.name),
+            reason="住民票記載事項通知 (本籍地から)",
+            effective_date=notice.effective_date,
+            notified_date=notice.notified_date,
+        )
+        self._movements.apply_received(command, self._actor(file), file.source_id)
+
+    def _domicile_check_notice(self, file: InboundFile, envelope: Envelope, already: bool) -> FollowUp | None:
+        """本籍照合通知: compared with the record, nothing written to it. The result (match or
+        mismatch, never the values) is a log entry written with the mark; a mismatch is left for a
+        clerk to follow up (``KOSEKI_MISMATCH``, by person id)."""
+        if already:
+            return None
+        notice = DomicileCheckNotice.model_validate(envelope.data)
+        person = self._person_by_code(notice.resident_code)
+        code = KOSEKI_MATCH if _same_domicile(person.koseki, notice.koseki) else KOSEKI_MISMATCH
+        entry = entry_for(
+            self._actor(file), entry_id=f"{file.source_id}:check", at=self._clock.now(), function=FUNCTION,
+            action="read", persons=[person.person_id], subject="koseki_check", code=code,
+        )  # fmt: skip
+        if self._inbox.mark_logged(file.source_id, entry) and code == KOSEKI_MISMATCH:
+            return FollowUp(code, person.person_id, file.peer, file.message_id)
+        return None
+
+    def _qualification_changed(self, file: InboundFile, envelope: Envelope, already: bool) -> None:
+        """資格情報 from a department's system: a movement of its own that sets one group (merged
+        into the record at commit). The same value again is marked applied, no new version."""
+        if already:
+            return
+        notice = QualificationNotice.model_validate(envelope.data)
+        command = QualificationChange(
+            kind=MovementKind.QUALIFICATION_CHANGE,
+            person_id=notice.person_id,
+            group=notice.group,
+            value=notice.value,  # read as its group's model by the command
+            source_system=notice.source_system,
+            effective_date=notice.effective_date,
+            notified_date=notice.notified_date,
+        )
+        person = self._inbox.get_person(notice.person_id)
+        if person is not None and getattr(person.qualifications, notice.group) == command.value:
+            self._inbox.mark_received(file.source_id, self._clock.now())  # said again: done
+            return
+        self._movements.apply_received(command, self._actor(file), file.source_id)
 
     def _move_out_certificate(self, file: InboundFile, envelope: Envelope, already: bool) -> None:
         """転出証明書情報: stored once by its own id (the store's condition), then marked."""
@@ -386,20 +601,41 @@ class InboundService:
 REDACTED = "(sealed in the ledger)"
 
 
-def _redacted(body: bytes | None) -> bytes | None:
-    """The file as kept after reading: a 個人番号 it carries is blanked (the ledger holds it
-    sealed), so no plain number stays in the bucket. None (copy as is) for a file that is not a
-    JSON object: it carries nothing this could find."""
+def _redacted(body: bytes) -> bytes | None:
+    """The file as kept after reading: every ``my_number`` in it, at any depth, is blanked (the
+    ledger holds it sealed), so no plain number stays in the bucket. None (keep no copy) for a
+    file that is not a JSON object: nothing could tell what in it is a 個人番号."""
     try:
-        envelope = json.loads(body or b"")
+        envelope = json.loads(body)
     except ValueError:
         return None
     if not isinstance(envelope, dict):
         return None
-    data = envelope.get("data")
-    if isinstance(data, dict) and "my_number" in data:
-        envelope["data"] = {**data, "my_number": REDACTED}
-    return json.dumps(envelope, ensure_ascii=False).encode()
+    return json.dumps(_blanked(envelope), ensure_ascii=False).encode()
+
+
+def _blanked(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: REDACTED if key == "my_number" and item is not None else _blanked(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_blanked(item) for item in value]
+    return value
+
+
+def _same_domicile(held: KosekiDomicile | None, stated: KosekiDomicile) -> bool:
+    """本籍 and 筆頭者 compared as written (NFKC, spaces ignored); the municipality code only when
+    both name one."""
+    if held is None:
+        return False
+    codes = (held.domicile_municipality_code, stated.domicile_municipality_code)
+    return (
+        text_key(held.domicile) == text_key(stated.domicile)
+        and text_key(held.head) == text_key(stated.head)
+        and (None in codes or codes[0] == codes[1])
+    )
 
 
 def sending_address_record(

@@ -49,6 +49,7 @@ FUNCTION_PROVISIONS = "linkage.provisions"
 PAGE = 200  # events routed, and deliveries taken, per round
 SCAN_LIMIT = 2000  # waiting deliveries read past, per round, to find lanes that are due
 MAX_PROVISION_DAYS = 31
+NUMBER_STREAMS = frozenset({Stream.IDENTITY, Stream.INTERMEDIATE_CODE})  # the 個人番号 opened to send
 LANE_LEASE = timedelta(minutes=3)  # longer than a round's budget; a dead round's lease ends by itself
 
 
@@ -346,7 +347,7 @@ class LinkageService:
         if record is None:
             return None
         my_number = None
-        if message.stream == Stream.IDENTITY and record.my_number is not None:
+        if message.stream in NUMBER_STREAMS and record.my_number is not None:
             my_number = self._numbers.open(
                 SealedMyNumber.model_validate(record.my_number.model_dump()), record.person_id
             )

@@ -64,6 +64,7 @@ MOVEMENT_KIND_NAMES: dict[str, str] = {
     MovementKind.FOREIGN_RESIDENT_CHANGE: "在留資格等の変更",
     MovementKind.RESIDENT_CODE_CHANGE: "住民票コードの変更",
     MovementKind.MY_NUMBER_CHANGE: "個人番号の変更",
+    MovementKind.QUALIFICATION_CHANGE: "資格情報の変更",
     MovementKind.CORRECTION: "職権修正・誤記修正",
     MovementKind.CANCELLATION: "異動の取消し",
     MovementKind.MIGRATION: "データ移行",
