@@ -336,7 +336,9 @@ def describe(municipality_code: str) -> SystemDescription:
                 ACCESS_LOG_BUCKET, None, key=None, description="S3 server access logs of the other buckets"
             ),
         ),
-        queues=(QueueSpec("linkage", "JUKI_LINKAGE_QUEUE_URL", key="data", description="Linkage dispatch"),),
+        # No queue: the linkage outbox is a table (ordered lanes, conditional writes, the parked state
+        # as its dead-letter store: docs/linkage.md); the machinery stays for a peer that needs one.
+        queues=(),
         functions=(
             FunctionSpec(
                 "api",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -12,6 +12,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 from juki.adapters import settings
 
+from juki_infra.constructs.arns import execution_arns, state_machine_arn
 from juki_infra.description import (
     ENV_MUNICIPALITY_CODE,
     ENV_TOKEN_AUDIENCE,
@@ -144,12 +145,7 @@ class Functions(Construct):
         (a task function of one machine that starts another, e.g. the commit starting the dispatch)."""
         if machine_id in state_machines:
             return state_machines[machine_id].state_machine_arn
-        return Stack.of(self).format_arn(
-            service="states",
-            resource="stateMachine",
-            resource_name=self.description.name(machine_id),
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
+        return state_machine_arn(self, self.description.name(machine_id))
 
     def _grant(
         self, spec: FunctionSpec, function: lambda_.Function, state_machines: Mapping[str, sfn.IStateMachine]
@@ -188,9 +184,4 @@ class Functions(Construct):
             )
 
     def execution_arns(self, machine_id: str) -> str:
-        return Stack.of(self).format_arn(
-            service="states",
-            resource="execution",
-            resource_name=f"{self.description.name(machine_id)}:*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
+        return execution_arns(self, self.description.name(machine_id))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -13,6 +12,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
+
+from juki_infra.constructs.arns import execution_arns, state_machine_arn
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -95,12 +96,7 @@ class Workflows(Construct):
 
     def execution_arns(self, machine_id: str) -> str:
         """The ARN pattern of a machine's executions (child executions of a Distributed Map too)."""
-        return Stack.of(self).format_arn(
-            service="states",
-            resource="execution",
-            resource_name=f"{self.description.name(machine_id)}:*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
+        return execution_arns(self, self.description.name(machine_id))
 
     def _distributed_map(self, machine: sfn.StateMachine, machine_id: str, buckets: list[s3.IBucket]) -> None:
         """What a Distributed Map's parent needs: to list its item source (the children read the
@@ -111,12 +107,7 @@ class Workflows(Construct):
                 actions=["s3:ListBucket"], resources=[bucket.bucket_arn for bucket in buckets]
             )
         )
-        own_arn = Stack.of(self).format_arn(
-            service="states",
-            resource="stateMachine",
-            resource_name=self.description.name(machine_id),
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
+        own_arn = state_machine_arn(self, self.description.name(machine_id))
         machine.add_to_role_policy(
             iam.PolicyStatement(actions=["states:StartExecution"], resources=[own_arn])
         )

@@ -362,14 +362,7 @@ class MovementService:
             actor, entry_id=f"{movement_id}:create", at=now, function=FUNCTION_ENTER, action="create",
             movement_id=movement_id, persons=sorted({*checked.matched, *view.persons}),
         )  # fmt: skip
-        try:
-            self._store.save_draft(movement, entry, allocation)
-        except Conflict:
-            saved = self._store.get_movement(movement_id)
-            if saved is None:
-                raise
-            return saved
-        return movement
+        return self._saved_once(movement, entry, allocation)
 
     def _save_received(
         self, command: MovementCommand, actor: SystemActor, source_id: str, movement_id: str
@@ -397,10 +390,17 @@ class MovementService:
             action="create", movement_id=movement_id, persons=sorted(_named_persons(movement)),
             approved_by=staff_id,
         )  # fmt: skip
+        return self._saved_once(movement, entry, allocation)
+
+    def _saved_once(
+        self, movement: Movement, entry: OperationLogEntry, allocation: Allocation | None
+    ) -> Movement:
+        """Saves a movement whose id derives from an inbound message; if a concurrent attempt at
+        the same message saved it first, that one stands and is returned."""
         try:
             self._store.save_draft(movement, entry, allocation)
         except Conflict:
-            saved = self._store.get_movement(movement_id)
+            saved = self._store.get_movement(movement.movement_id)
             if saved is None:
                 raise
             return saved
