@@ -69,6 +69,11 @@ class IntermediateSimulator(Peer):
         with self._lock:
             return person_id in self._codes
 
+    def unlink(self, person_id: str) -> None:
+        """Forgets the person's 符号 (a record whose number reached the city before the server did)."""
+        with self._lock:
+            self._codes.pop(person_id, None)
+
     def copy_of(self, person_id: str) -> dict[str, Any] | None:
         with self._lock:
             copy = self._copies.get(person_id)

@@ -5,8 +5,8 @@ service is composed by ``juki.adapters.extracts.build_extracts``.
   the first call (``{"system_id", "part_size"?}``) and this task's previous answer afterwards (with
   ``more``: the machine calls again while true). The execution name is the extract id.
 * ``part_handler``: one Distributed Map item, ``{"input": {"key": <ids part key>}}``.
-* ``finish_handler``: the list's last answer with ``results`` (the Map's outputs; a failed item is
-  null, and the run then fails with ``PlatformExtractFailed``).
+* ``finish_handler``: the list's last answer (the Map keeps no results in the state); a part file
+  missing from the bucket fails the run with ``PlatformExtractFailed("EXTRACT_PART_FAILED")``.
 
 ``TransientError``: storage was unavailable; the machine retries with backoff. Ids, keys, codes and
 counts only are logged.
@@ -73,8 +73,8 @@ class FinishInput(BaseModel):
     system_id: str
     extract_id: str
     registration_version: int
-    parts: int
-    results: list[dict[str, Any] | None] = Field(default_factory=list)
+    parts: int = Field(ge=0)
+    persons: int = Field(ge=0)
 
 
 class FinishTask(BaseModel):
@@ -139,15 +139,13 @@ def finish_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     try:
         with storage_faults_retried("platform extract finish", extract_id=given.extract_id):
             manifest = service.finish(
-                given.system_id, given.extract_id, given.registration_version, given.parts, given.results
+                given.system_id, given.extract_id, given.registration_version, given.parts, given.persons
             )
     except ExtractFailed as error:
-        missing = sum(1 for result in given.results if result is None)
         logger.error(
             "platform extract incomplete",
-            extra={"code": error.code, "extract_id": given.extract_id, "parts": given.parts,
-                   "failed_parts": missing},
-        )  # fmt: skip
+            extra={"code": error.code, "extract_id": given.extract_id, "parts": given.parts},
+        )
         raise PlatformExtractFailed(error.code) from None
     logger.info("platform extract finished", extra=manifest.as_output())
     return manifest.as_output()

@@ -141,12 +141,19 @@ class StateMachineSpec:
     # A Distributed Map whose ItemReader lists these buckets: the machine reads them, and starts
     # and watches its own child executions.
     map_reads_buckets: tuple[str, ...] = ()
+    # A Distributed Map whose ItemReader reads one object (a JSON array of items): (bucket id, key
+    # pattern); the machine may read those objects (and decrypt them with the bucket's key).
+    map_reads_objects: tuple[tuple[str, str], ...] = ()
     # Started when an object is created under this (bucket id, key prefix): S3 → EventBridge.
     started_by_objects: tuple[str, str] | None = None
 
     @property
     def definition_path(self) -> Path:
         return STATEMACHINES_DIR / self.definition_file
+
+    @property
+    def distributed_map(self) -> bool:
+        return bool(self.map_reads_buckets or self.map_reads_objects)
 
 
 @dataclass(frozen=True)
@@ -204,6 +211,8 @@ def _by_id[T: (TableSpec, FunctionSpec, StateMachineSpec)](items: tuple[T, ...],
 OPS_KEY = "ops"  # log groups, the alarm topic and the trail
 
 DISCLOSURE_KEPT_DAYS = 90
+EXTRACT_KEPT_DAYS = 14
+EXPORT_KEPT_DAYS = 7
 
 # Scheduled jobs (each a function and the state machine that runs it, under the same id).
 OPLOG_SEAL = "oplog-seal"
@@ -316,6 +325,9 @@ def describe(municipality_code: str) -> SystemDescription:
                 key="data",
                 description="Peer drop zones (in and out), exports of the whole-ledger jobs",
                 events_to_eventbridge=True,
+                # A recipient's full extract is collected within days; a consistency check's export
+                # serves its one run. Neither is kept (the 送付先情報 files are purged by retention).
+                expire_prefixes=(("outbound/platform/", EXTRACT_KEPT_DAYS), ("exports/", EXPORT_KEPT_DAYS)),
             ),
             BucketSpec(
                 "audit-archive",
@@ -599,7 +611,7 @@ def describe(municipality_code: str) -> SystemDescription:
                     "PartFunctionArn": "platform-extract-part",
                     "FinishFunctionArn": "platform-extract-finish",
                 },
-                map_reads_buckets=("exchange",),
+                map_reads_objects=(("exchange", "outbound/platform/*/extracts/*/ids/parts.json"),),
             ),
             StateMachineSpec(
                 RESIDENT_CODE_TOPUP,

@@ -218,7 +218,16 @@ def _workflows(stack: JukiStack) -> None:
         events_role = machine.node.try_find_child("EventsRole")  # made by the schedule's target
         if events_role is not None:
             acknowledge(_default_policy(events_role), *INLINE_POLICY)  # type: ignore[arg-type]
-        if stack.system.state_machine(machine_id).map_reads_buckets:
+        spec = stack.system.state_machine(machine_id)
+        for bucket_id, pattern in spec.map_reads_objects:
+            bucket = stack.data.buckets[bucket_id]
+            acknowledge(
+                policy,
+                f"AwsSolutions-IAM5[{_resource(bucket, bucket.bucket_arn, '/' + pattern)}]",
+                f"GetObject of the one object per run that lists the Distributed Map's items ({pattern}); "
+                "the run's id is in the key.",
+            )
+        if spec.distributed_map:
             acknowledge(
                 policy,
                 f"AwsSolutions-IAM5[{_resource(machine, stack.workflows.execution_arns(machine_id))}]",

@@ -7,12 +7,16 @@ The peers are the simulators of ``simulators/`` (``local_system.peers``), reache
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from api_support import APPROVER, AUDITOR, CLERK, CONTRACTOR, STAFF_ADMIN, ApiClient, run_machine
+from juki.adapters.linkage import build_linkage_store
 from juki.adapters.system import JST
+from juki.bootstrap import Services
+from juki.domain.linkage import IDENTITY_FIELDS, OutboundMessage
 from juki_local.system import LocalSystem
 from juki_local.tokens import DemoStaff
 
@@ -284,3 +288,51 @@ def test_an_online_move_out_waits_as_a_draft_for_the_counter(
     assert (
         history[-1]["movement_kind"] == "move_out" and history[-1]["movement_id"] == online[0]["movement_id"]
     )
+
+
+def test_a_copy_the_intermediate_server_cannot_file_asks_for_the_code_again(
+    api: ApiClient, local_system: LocalSystem
+) -> None:
+    intermediate = local_system.peers.intermediate
+    person = move_in(api, "九葉", "クヨウ")
+    for _ in range(20):
+        if intermediate.copy_of(person) is not None:
+            break
+        dispatch(local_system)
+    intermediate.unlink(person)  # as for a record migrated with its number: no 符号 on the server
+    move_within(api, person, AGAIN, 0)
+    for _ in range(20):
+        copy = intermediate.copy_of(person)
+        if copy is not None and copy["address"]["town"] == AGAIN["town"]:
+            break
+        dispatch(local_system)
+    else:
+        raise AssertionError("the 副本 never reached the 中間サーバー")
+    assert intermediate.linked(person)
+    assert [m.kind for m in intermediate.applied(f"intermediate.link:{person}")] == ["code.request"]
+
+
+def test_a_version_the_peer_has_passed_is_skipped_not_sent_late(
+    api: ApiClient, local_system: LocalSystem, services: Services
+) -> None:
+    """If routing ever put an older version on a lane after a newer one went out (a race the
+    dispatcher guards against), the older one is skipped (the peer holds newer state), never sent
+    out of order, where the peer would refuse it and the lane would park for good."""
+    person = move_in(api, "十葉", "トオハ")
+    move_within(api, person, MOVED, 0)
+    lane = f"cs.identity:{person}"
+    for _ in range(20):
+        if len(identity_lane(local_system, person)) >= 3:  # created, number, moved
+            break
+        dispatch(local_system)
+    (first, *_) = local_system.peers.cs.applied(lane)
+    store = services.part(build_linkage_store)
+    late = OutboundMessage(
+        message_id=f"late-{uuid.uuid4().hex}", recipient="cs", kind="identity.changed", movement_id="late",
+        person_id=person, household_id="late", sequence=first.sequence, created_at=datetime.now(JST),
+        stream="cs.identity", legal_basis="住民基本台帳法第30条の6", fields=IDENTITY_FIELDS,
+    )  # fmt: skip
+    assert store.add_delivery(late)
+    dispatch(local_system)
+    assert store.get(late.message_id)[0] == "skipped"  # type: ignore[index]
+    assert late.message_id not in {m.message_id for m in local_system.peers.cs.applied(lane)}

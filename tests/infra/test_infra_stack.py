@@ -302,9 +302,10 @@ def test_files_in_the_inbound_drop_zone_start_the_receive_job(synth: Synth) -> N
 
 def test_a_distributed_map_may_list_its_source_and_run_its_children(synth: Synth) -> None:
     system = describe("221007")
-    mapped = {system.name(m.id) for m in system.state_machines if m.map_reads_buckets}
+    mapped = {system.name(m.id) for m in system.state_machines if m.distributed_map}
     assert mapped == {"juki-221007-consistency-check", "juki-221007-platform-extract"}
     policies = json.dumps(resources(synth.template, "AWS::IAM::Policy"))
     for name in mapped:
         assert f"execution:{name}:*" in policies and f"stateMachine:{name}" in policies
-    assert '"s3:ListBucket"' in policies
+    assert '"s3:ListBucket"' in policies  # the consistency check lists its parts
+    assert "/ids/parts.json" in policies  # the extract reads the one object listing its parts

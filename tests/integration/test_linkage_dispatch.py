@@ -18,6 +18,7 @@ from juki.cli import linkage as linkage_cli
 from juki.domain.ids import make_id
 from juki.domain.linkage import IDENTITY_FIELDS, OutboundMessage, Recipient, event_id
 from juki.domain.staff import SystemActor
+from juki.services import linkage as linkage_service
 from juki.services.linkage import LinkageService
 from juki_local.system import LocalSystem
 
@@ -67,8 +68,7 @@ def a_change_of(services: Services, person_id: str) -> str:
 _TAKEN: set[str] = set()
 
 
-@pytest.fixture
-def person(services: Services) -> str:
+def next_person(services: Services) -> str:
     """A demo resident no other test of this module takes (from the end of the demo range)."""
     for sequence in range(120, 0, -1):
         record = services.store.get_person(make_id(sequence))
@@ -76,6 +76,11 @@ def person(services: Services) -> str:
             _TAKEN.add(record.person_id)
             return record.person_id
     raise AssertionError("no demo resident left")
+
+
+@pytest.fixture
+def person(services: Services) -> str:
+    return next_person(services)
 
 
 def test_a_lane_held_by_a_live_round_is_left_to_it_and_taken_over_once_its_lease_ends(
@@ -144,7 +149,7 @@ def test_a_message_the_index_shows_before_an_earlier_one_waits_for_it(
     assert local_system.peers.cs.applied(lane) == []  # 2 waited: 1 is still pending on the lane
     assert store.get(second.message_id) is not None and store.get(second.message_id)[0] == "pending"  # type: ignore[index]
 
-    hidden.update(actions=[store._queue.status.set("pending")])  # the index catches up
+    hidden.update(actions=[store._queue.status.set(first.queue)])  # the index catches up
     dispatcher(services, local_system).dispatch(ACTOR)
     assert [m.sequence for m in local_system.peers.cs.applied(lane)] == [record.version]
     # Version 2 does not exist: skipped (nothing to send), never delivered before version 1.
@@ -171,3 +176,30 @@ def test_the_operator_lists_and_redrives_a_parked_message_from_the_command_line(
     assert again.getvalue() == "refused: MESSAGE_NOT_PARKED\n"
     dispatcher(services, local_system).dispatch(ACTOR)
     assert [m.kind for m in local_system.peers.cs.applied(lane)] == ["identity.created"]
+
+
+def test_a_parked_lane_never_hides_the_lanes_after_it(
+    services: Services, local_system: LocalSystem, person: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With room for one due message a round (PAGE = 1), a parked lane with a later message behind
+    it must not take that room: the next lane's message goes out."""
+    store: DynamoLinkageStore = services.part(build_linkage_store)
+    person, later = sorted([person, next_person(services)])  # the parked lane sorts first
+    first = a_change_of(services, person)
+    local_system.peers.cs.refuse_on_lane(first, status=400)
+    dispatcher(services, local_system).dispatch(ACTOR)  # parked; its koseki/my-number lanes go on
+    record = services.store.get_person(person)
+    assert record is not None
+    behind = OutboundMessage(
+        message_id=f"test-{UuidSource().new_id()}", recipient="cs", kind="identity.changed",
+        movement_id="test", person_id=person, household_id=record.household_id,
+        sequence=record.version + 1, created_at=datetime.now(JST), stream="cs.identity",
+        legal_basis="住民基本台帳法第30条の6", fields=IDENTITY_FIELDS,
+    )  # fmt: skip
+    assert store.add_delivery(behind)  # waits behind the parked one, on the same lane
+    other = a_change_of(services, later)
+    monkeypatch.setattr(linkage_service, "PAGE", 1)
+    for _ in range(6):
+        dispatcher(services, local_system).dispatch(ACTOR)
+    assert [m.kind for m in local_system.peers.cs.applied(other)] == ["identity.created"]
+    assert local_system.peers.cs.applied(first) == []

@@ -1,13 +1,16 @@
 """Inbound notices from 法務省, 戸籍 and the 共通基盤, dropped by their simulators and applied by the
 real linkage-receive machine; and the job's robustness: a file that fails unexpectedly is left for
-the next run without holding back the others, and no 個人番号 is kept in plain anywhere."""
+the next run without holding back the others, a file that two runs read at once is never rejected
+by the one that lost the race, and no 個人番号 is kept in plain anywhere."""
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import uuid
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,8 +20,11 @@ from juki.bootstrap import Services
 from juki.domain.codes import resident_code_check_digit
 from juki.domain.model import MovementStatus
 from juki.domain.my_number import SealedMyNumber
+from juki.domain.oplog import OperationLogEntry
 from juki.domain.record_items import ForeignResident
+from juki.domain.records import PersonRecord
 from juki.domain.values import MovementKind
+from juki.services.inbound import Inbox
 from juki.services.movements import received_id
 from juki_local.system import LocalSystem
 from test_linkage_inbound import (
@@ -315,3 +321,70 @@ def test_every_my_number_in_a_kept_file_is_blanked(services: Services, local_sys
         Bucket=services.settings.exchange_bucket, Prefix=at("inbound", "cs", scalar)
     )
     assert not left.get("Versions") and not left.get("DeleteMarkers")
+
+
+class RacedInbox:
+    """The real inbox, but the first look for the mark lets another run handle the same file
+    completely before the answer (read before) is returned: two runs started by object events at
+    once, the other one committing between this one's look and its reading of the ledger."""
+
+    def __init__(self, inbox: Inbox, other_run: Callable[[], None]) -> None:
+        self._inbox = inbox
+        self._other_run: Callable[[], None] | None = other_run
+
+    def received(self, source_id: str) -> bool:
+        found = self._inbox.received(source_id)
+        if self._other_run is not None:
+            other_run, self._other_run = self._other_run, None
+            other_run()
+        return found
+
+    def mark_received(self, source_id: str, at: datetime) -> None:
+        self._inbox.mark_received(source_id, at)
+
+    def resident_code_holder(self, code: str) -> str | None:
+        return self._inbox.resident_code_holder(code)
+
+    def get_person(self, person_id: str) -> PersonRecord | None:
+        return self._inbox.get_person(person_id)
+
+    def card_holder(self, card_number: str) -> str | None:
+        return self._inbox.card_holder(card_number)
+
+    def mark_logged(self, source_id: str, entry: OperationLogEntry) -> bool:
+        return self._inbox.mark_logged(source_id, entry)
+
+
+def test_a_file_applied_by_a_run_at_the_same_time_is_a_duplicate_not_rejected(
+    services: Services, local_system: LocalSystem
+) -> None:
+    """The other run changes the card the notice names: this run, which found no mark, is then
+    refused by the ledger (CARD_NUMBER_UNKNOWN). The mark, looked at again, tells that the notice
+    was applied: the file is processed, not rejected (no LINKAGE_INBOUND_REJECTED alarm)."""
+    moj = local_system.peers.moj
+    old_card, new_card = card(), card()
+    person_id = foreign_resident(services, old_card)
+    before = services.store.get_person(person_id)
+    assert before is not None
+    message_id = moj.send_foreign_resident_notice(old_card, foreign_items(new_card), today(), today())
+    key = at("inbound", "moj", message_id)
+    just_before = key.removesuffix(".json")  # the step's cursor: this file is the first after it
+    other = services.part(build_inbound)
+    others: list[int] = []
+
+    def other_run() -> None:
+        outcome = other.step(limit=1, after=just_before)
+        others.append(outcome.applied)
+
+    this = copy.copy(other)
+    this._inbox = RacedInbox(this._inbox, other_run)  # the same service, its inbox raced
+    outcome = this.step(limit=1, after=just_before)
+
+    assert others == [1]  # the other run applied the notice
+    assert (outcome.applied, outcome.duplicates, outcome.rejected, outcome.failed) == (0, 1, [], [])
+    assert exists(local_system, services, at("processed", "moj", message_id))
+    assert not exists(local_system, services, at("rejected", "moj", message_id))
+    assert not exists(local_system, services, at("rejected", "moj", message_id) + ".reason.json")
+    after = services.store.get_person(person_id)
+    assert after is not None and after.version == before.version + 1  # applied once
+    assert after.foreign_resident is not None and after.foreign_resident.card_number == new_card

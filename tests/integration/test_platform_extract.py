@@ -1,7 +1,8 @@
 """A recipient system's full extract (共通基盤, issue 6) on the local system: requested through the API
 for an approved system, run by the ``platform-extract`` state machine (a Distributed Map over the
-ids parts), it holds every current resident with the approved fields only, a provision record
-each, and a manifest; an unapproved system is refused; a part written twice records nothing twice."""
+ids parts listed in ids/parts.json), it holds every current resident with the approved fields
+only, a provision record each, and a manifest; an unapproved system is refused; a part written
+twice records nothing twice; a part file missing fails the finish; a stale ids part is not read."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from juki.adapters.extracts import build_extracts
 from juki.adapters.linkage import build_linkage_store
 from juki.adapters.system import SystemClock
 from juki.domain.staff import SystemActor
-from juki.services.extracts import JOB, KIND, ExtractFailed, ids_key, message_id
+from juki.services.extracts import JOB, KIND, ExtractFailed, ids_key, message_id, part_key, parts_list_key
+from juki_fn import extract_tasks
+from juki_local.lambda_context import new_context
 from juki_local.system import LocalSystem
 from juki_local.tokens import DemoStaff
 
@@ -63,6 +66,20 @@ def current_residents() -> set[str]:
         cursor = page.cursor
         if cursor is None:
             return found
+
+
+def new_extract_id() -> str:
+    return f"{SystemClock().now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}"
+
+
+def context(name: str) -> Any:
+    return new_context(name, f"arn:aws:lambda:ap-northeast-1:123456789012:function:{name}", 300)
+
+
+def exists(local_system: LocalSystem, key: str) -> bool:
+    s3 = local_system.emulator.client("s3")
+    found = s3.list_objects_v2(Bucket=local_system.resources.buckets["exchange"], Prefix=key)
+    return any(item["Key"] == key for item in found.get("Contents", []))
 
 
 def read_json(local_system: LocalSystem, key: str) -> Any:
@@ -129,7 +146,7 @@ def test_an_approved_system_gets_every_resident_with_its_fields_only(
 def test_the_map_runs_one_item_per_part(api: ApiClient, local_system: LocalSystem) -> None:
     """Small parts (the API asks for 500 a part) so that the Map has several items."""
     system_id = register(api, local_system, approve=True)
-    extract_id = f"{SystemClock().now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}"
+    extract_id = new_extract_id()
     sfn = local_system.emulator.client("stepfunctions")
     sfn.start_execution(
         stateMachineArn=local_system.resources.state_machines["platform-extract"],
@@ -191,3 +208,70 @@ def test_a_part_written_twice_records_each_provision_once_and_stops_once_suspend
     with pytest.raises(ExtractFailed) as refused:
         service.part_step(first, SystemActor(JOB, "after-suspension"))
     assert refused.value.code == "RECIPIENT_NOT_APPROVED"
+
+
+def test_a_part_file_missing_fails_the_finish(api: ApiClient, local_system: LocalSystem) -> None:
+    """The Map keeps no per-part results (a city's would not fit in the state): the finish step
+    finds every part file 1..n in the bucket, or fails the run rather than hand over a manifest."""
+    system_id = register(api, local_system, approve=True)
+    extract_id = new_extract_id()
+    event: dict[str, Any] = {"execution": extract_id, "input": {"system_id": system_id, "part_size": 40}}
+    listed = extract_tasks.list_handler(event, context("platform-extract-list"))
+    while listed["more"]:
+        listed = extract_tasks.list_handler({**event, "input": listed}, context("platform-extract-list"))
+    parts = listed["parts"]
+    assert parts > 2 and listed["persons"] == len(current_residents())
+    items = read_json(local_system, parts_list_key(system_id, extract_id))
+    assert items == [{"key": ids_key(system_id, extract_id, n)} for n in range(1, parts + 1)]
+
+    for item in items[:-1]:  # the last part failed
+        extract_tasks.part_handler({"input": item}, context("platform-extract-part"))
+    finish = {"execution": extract_id, "input": listed}
+    with pytest.raises(extract_tasks.PlatformExtractFailed) as failed:
+        extract_tasks.finish_handler(finish, context("platform-extract-finish"))
+    assert str(failed.value) == "EXTRACT_PART_FAILED"
+    prefix = f"outbound/platform/{system_id}/extracts/{extract_id}/"
+    assert not exists(local_system, f"{prefix}manifest.json")
+
+    extract_tasks.part_handler({"input": items[-1]}, context("platform-extract-part"))  # retried
+    done = extract_tasks.finish_handler(finish, context("platform-extract-finish"))
+    assert (done["parts"], done["persons"]) == (parts, listed["persons"])
+    manifest = read_json(local_system, done["manifest_key"])
+    assert manifest["parts"] == [part_key(system_id, extract_id, n) for n in range(1, parts + 1)]
+    assert manifest["persons"] == listed["persons"]
+
+
+def test_a_stale_ids_part_is_not_extracted(api: ApiClient, local_system: LocalSystem) -> None:
+    """A list call retried after a timeout may write fewer parts than the attempt before it: the
+    Map reads ids/parts.json (parts 1..n), so a leftover higher-numbered part is never processed."""
+    system_id = register(api, local_system, approve=True)
+    extract_id = new_extract_id()
+    registration = bootstrap.services().part(build_linkage_store).registration(system_id)
+    assert registration is not None
+    stale_persons = sorted(current_residents())[:3]
+    stale = ids_key(system_id, extract_id, 900)  # as an earlier attempt would have left it
+    s3 = local_system.emulator.client("s3")
+    s3.put_object(
+        Bucket=local_system.resources.buckets["exchange"],
+        Key=stale,
+        Body=json.dumps({
+            "extract_id": extract_id, "system_id": system_id,
+            "registration_version": registration.version, "at": SystemClock().now().isoformat(),
+            "person_ids": stale_persons,
+        }).encode(),
+    )  # fmt: skip
+    local_system.emulator.client("stepfunctions").start_execution(
+        stateMachineArn=local_system.resources.state_machines["platform-extract"],
+        name=extract_id,
+        input=json.dumps({"system_id": system_id, "part_size": 100}),
+    )
+    done = wait(api, system_id, extract_id)
+    assert done["status"] == "SUCCEEDED", done
+    assert done["parts"] < 900
+    assert not exists(local_system, part_key(system_id, extract_id, 900))
+    linkage = bootstrap.services().part(build_linkage_store)
+    for person in stale_persons:
+        mine = [
+            p.message_id for p in linkage.provisions_for(person) if p.message_id.startswith(f"{extract_id}:")
+        ]
+        assert mine and message_id(extract_id, 900) not in mine, (person, mine)

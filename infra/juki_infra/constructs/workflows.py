@@ -9,7 +9,6 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -72,8 +71,8 @@ class Workflows(Construct):
                     schedule=events.Schedule.expression(spec.schedule),
                     targets=[targets.SfnStateMachine(machine)],
                 )
-            if spec.map_reads_buckets:
-                self._distributed_map(machine, spec.id, [data.buckets[b] for b in spec.map_reads_buckets])
+            if spec.distributed_map:
+                self._distributed_map(machine, spec.id, data, spec.map_reads_buckets, spec.map_reads_objects)
             if spec.started_by_objects is not None:
                 bucket_id, prefix = spec.started_by_objects
                 events.Rule(
@@ -98,15 +97,31 @@ class Workflows(Construct):
         """The ARN pattern of a machine's executions (child executions of a Distributed Map too)."""
         return execution_arns(self, self.description.name(machine_id))
 
-    def _distributed_map(self, machine: sfn.StateMachine, machine_id: str, buckets: list[s3.IBucket]) -> None:
-        """What a Distributed Map's parent needs: to list its item source (the children read the
-        objects themselves, in their functions), and to start, watch and stop its child executions
-        (by the machine's fixed name: no reference to itself)."""
-        machine.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["s3:ListBucket"], resources=[bucket.bucket_arn for bucket in buckets]
+    def _distributed_map(
+        self,
+        machine: sfn.StateMachine,
+        machine_id: str,
+        data: DataStore,
+        listed: tuple[str, ...],
+        objects: tuple[tuple[str, str], ...],
+    ) -> None:
+        """What a Distributed Map's parent needs: to list its item source, or read the one object
+        that lists the items (the children read the items themselves, in their functions), and to
+        start, watch and stop its child executions (by the machine's fixed name: no reference to
+        itself)."""
+        if listed:
+            machine.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["s3:ListBucket"], resources=[data.buckets[b].bucket_arn for b in listed]
+                )
             )
-        )
+        for bucket_id, pattern in objects:
+            bucket = data.buckets[bucket_id]
+            machine.add_to_role_policy(
+                iam.PolicyStatement(actions=["s3:GetObject"], resources=[bucket.arn_for_objects(pattern)])
+            )
+            if bucket.encryption_key is not None:
+                bucket.encryption_key.grant_decrypt(machine)
         own_arn = state_machine_arn(self, self.description.name(machine_id))
         machine.add_to_role_policy(
             iam.PolicyStatement(actions=["states:StartExecution"], resources=[own_arn])

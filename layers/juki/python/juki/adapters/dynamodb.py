@@ -39,7 +39,7 @@ from pynamodb.transactions import TransactWrite
 from juki.adapters.resident_code_pool import DynamoResidentCodePool, Reservation
 from juki.adapters.tables import bind, conflict_from
 from juki.domain import ids
-from juki.domain.linkage import PENDING, ROUTE, OutboundMessage, Recipient
+from juki.domain.linkage import PENDING, OutboundMessage
 from juki.domain.listings import listing_of
 from juki.domain.model import CommitPlan, Movement, MovementStatus
 from juki.domain.movements import person_identity
@@ -163,6 +163,7 @@ class OutboxItem(Model):
     delivered_at = UnicodeAttribute(null=True)
     receipt = UnicodeAttribute(null=True)
     routed = NumberAttribute(null=True)  # an event: how many of its deliveries are routed so far
+    planned = UnicodeAttribute(null=True)  # an event routed in several chunks: its deliveries (JSON)
 
 
 INBOX = "INBOX"
@@ -187,13 +188,13 @@ def inbox_key(source_id: str) -> str:
 
 
 def outbox_item(message: OutboundMessage, model: type[OutboxItem]) -> OutboxItem:
-    """A new message, waiting: in the ``by_status`` index under its lane, in sequence order (events
-    in a partition of their own, so a backlog of deliveries never holds back routing)."""
+    """A new message, waiting: in the ``by_status`` index under its queue (``OutboundMessage.queue``),
+    by lane and in sequence order within it."""
     return model(
         pk=f"MSG#{message.message_id}",
         sk="MSG",
         state=PENDING,
-        status=ROUTE if message.recipient == Recipient.ROUTER else PENDING,
+        status=message.queue,
         queue_sk=f"{message.lane}#{message.sequence:012d}",
         body=message.model_dump(mode="json"),
         attempts=0,

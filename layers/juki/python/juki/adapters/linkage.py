@@ -31,7 +31,7 @@ from juki.adapters.dynamodb import OplogItem, OutboxItem, oplog_item, outbox_ite
 from juki.adapters.peers import HttpPeers
 from juki.adapters.system import SystemClock, UuidSource
 from juki.adapters.tables import bind, conflict_from
-from juki.domain.linkage import PENDING, OutboundMessage, ProvisionRecord, RecipientSystem
+from juki.domain.linkage import PARKED, PENDING, OutboundMessage, ProvisionRecord, RecipientSystem
 from juki.domain.oplog import OperationLogEntry
 from juki.domain.recipients import RecipientRegistration
 from juki.services.linkage import LaneCursor, LinkageService, Waiting
@@ -39,7 +39,6 @@ from juki.services.linkage import LaneCursor, LinkageService, Waiting
 if TYPE_CHECKING:
     from juki.bootstrap import Services
 
-PARKED = "parked"
 ROUTED = "routed"
 DELIVERED = "delivered"
 SKIPPED = "skipped"
@@ -210,21 +209,37 @@ class DynamoLinkageStore:
     def route(self, event: OutboundMessage, deliveries: list[OutboundMessage], routed: int = 0) -> bool:
         """The event becomes its deliveries, a chunk per transaction: each chunk puts its deliveries
         and adds their sequences to their lanes' pending sets, on condition the event is still
-        pending with exactly the deliveries before it routed; the last marks the event routed. False
-        if another round is routing it (it carries on from where either stopped)."""
+        pending with exactly the deliveries before it routed; the last marks the event routed. The
+        first of several chunks stores the whole plan on the event, and a round that carries on
+        an event routed in part follows that plan, not one worked out again (the registry may
+        have changed in between). False if another round is routing it."""
         model, lanes = self._queue, self._lanes
         key = model(pk=f"MSG#{event.message_id}", sk="MSG")
+        if routed:
+            try:
+                stored = model.get(key.pk, key.sk, consistent_read=True)
+            except DoesNotExist:
+                return False
+            deliveries = [OutboundMessage.model_validate(d) for d in json.loads(stored.planned or "[]")]
         start = routed
         try:
             while True:
                 chunk = deliveries[start : start + ROUTE_CHUNK]
                 last = start + len(chunk) >= len(deliveries)
                 with self._transaction() as tx:
-                    done: list[Action] = [model.state.set(ROUTED if deliveries else SKIPPED),
-                                          model.status.remove(), model.queue_sk.remove()]  # fmt: skip
+                    actions: list[Action] = (
+                        [model.state.set(ROUTED if deliveries else SKIPPED), model.status.remove(),
+                         model.queue_sk.remove()]
+                        if last
+                        else [model.routed.set(start + len(chunk))]
+                    )  # fmt: skip
+                    if start == 0 and not last:
+                        actions.append(
+                            model.planned.set(json.dumps([d.model_dump(mode="json") for d in deliveries]))
+                        )
                     tx.update(
                         key,
-                        actions=done if last else [model.routed.set(start + len(chunk))],
+                        actions=actions,
                         condition=(model.state == PENDING)
                         & (model.routed.does_not_exist() if start == 0 else model.routed == start),
                     )
@@ -243,6 +258,23 @@ class DynamoLinkageStore:
             if _lost_race(error):
                 return False
             raise
+
+    def add_delivery(self, message: OutboundMessage) -> bool:
+        """One more delivery, outside routing (a link the peer asks for): put once by its id, its
+        sequence added to its lane's pending set. False if it was there already."""
+        model, lanes = self._queue, self._lanes
+        try:
+            with self._transaction() as tx:
+                tx.save(outbox_item(message, model), condition=model.pk.does_not_exist())
+                tx.update(
+                    lanes(pk=_lane_key(message.lane), sk="CURSOR"),
+                    actions=[lanes.pending.add({message.sequence})],
+                )
+        except TransactWriteError as error:
+            if _lost_race(error):
+                return False
+            raise
+        return True
 
     def delivered(
         self,
@@ -353,7 +385,7 @@ class DynamoLinkageStore:
             with self._transaction() as tx:
                 tx.update(
                     model(pk=f"MSG#{message.message_id}", sk="MSG"),
-                    actions=[model.state.set(PENDING), model.status.set(PENDING), model.attempts.set(0),
+                    actions=[model.state.set(PENDING), model.status.set(message.queue), model.attempts.set(0),
                              model.next_attempt_at.remove()],
                     condition=model.state == PARKED,
                 )  # fmt: skip

@@ -40,6 +40,11 @@ class HttpPeers:
             return f"{self._platform_url}/v1/recipients/{system}/messages"
         return None
 
+    def connected(self, recipient: str) -> bool:
+        """A peer with a configured URL. Routing sends nothing to the others (the 中間サーバー or the
+        共通基盤 not connected yet); the CS is always routed to: without it messages wait and park."""
+        return recipient == Recipient.CS or self.url(recipient) is not None
+
     def deliver(self, recipient: str, envelope: dict[str, Any]) -> PeerAnswer:
         url = self.url(recipient)
         if url is None:  # not connected: wait (and park in the end), never drop

@@ -7,15 +7,19 @@ steps are here:
 1. ``list_step``: one bounded slice of a Scan of the ledger's current person records; the ids of
    current residents go to ``outbound/platform/<system>/extracts/<extract>/ids/part-NNNNN.json``
    (≤ 500 each), with the registration version the extract was made for and the extract's time.
-   The machine calls it again while ``more``; a retried call writes the same keys again.
+   The machine calls it again while ``more``; a retried call writes the same keys again. The last
+   call writes ``ids/parts.json``, the list of exactly the parts 1..n that the Map reads: a call
+   that timed out and was retried may write fewer parts than the first attempt did (residents
+   gone meanwhile), and a leftover higher-numbered part must not be extracted.
 2. ``part_step`` (one Distributed Map item per ids part): the registration is read again (an
    extract only ever carries what the system is approved for *now*, and all parts for the same
    approval), each person's record is reduced exactly as a delivery is (``delivery_data``), the
    part is written next to the ids, and a provision record per person is written in batches. The
    operation-log entry naming the part's persons goes first, once (a marker in its transaction).
-3. ``finish``: every part must have a result (a failed Map item is null): the run fails otherwise,
-   rather than hand over an incomplete extract; then ``manifest.json``, which tells the recipient
-   the extract is complete.
+3. ``finish``: every part file 1..n must be in the bucket: the run fails otherwise, rather than
+   hand over an incomplete extract; then ``manifest.json``, which tells the recipient the extract
+   is complete. The Map keeps no per-part results in the state: a city's 1,900 parts would pass
+   Step Functions' 256 KB limit.
 
 A retried part writes the same keys: the provision records' time is the extract's, and their
 message id ``<extract>:<part>``, so a retry overwrites rather than adds.
@@ -26,7 +30,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -77,6 +81,11 @@ def ids_key(system_id: str, extract_id: str, number: int) -> str:
     return f"{extract_prefix(system_id, extract_id)}ids/part-{number:05d}.json"
 
 
+def parts_list_key(system_id: str, extract_id: str) -> str:
+    """The Map's items: ``[{"key": <ids part key>}, ...]`` for parts 1..n, written last."""
+    return f"{extract_prefix(system_id, extract_id)}ids/parts.json"
+
+
 def part_key(system_id: str, extract_id: str, number: int) -> str:
     return f"{extract_prefix(system_id, extract_id)}part-{number:05d}.json"
 
@@ -106,6 +115,12 @@ def _parse_ids_key(key: str) -> tuple[str, str, int]:
 
 class Registry(Protocol):
     def registration(self, system_id: str) -> RecipientRegistration | None: ...
+
+
+class Exchange(ObjectStore, Protocol):
+    def keys(self, prefix: str) -> set[str]:
+        """The keys of the objects under ``prefix`` (a listing: no object is read)."""
+        ...
 
 
 class Records(Protocol):
@@ -169,7 +184,7 @@ class ListState:
             "registration_version": self.registration_version,
             "at": self.at.isoformat(),
             "prefix": prefix,
-            "parts_prefix": f"{prefix}ids/part-",
+            "parts_key": parts_list_key(self.system_id, self.extract_id),
             "cursor": self.cursor,
             "parts": self.parts,
             "persons": self.persons,
@@ -217,7 +232,7 @@ class ExtractService:
         registry: Registry,
         persons: CurrentPersons,
         records: Records,
-        exchange: ObjectStore,
+        exchange: Exchange,
         *,
         extracts: ExtractRecords,
         executions: Executions,
@@ -311,7 +326,8 @@ class ExtractService:
 
     def list_step(self, state: ListState) -> ListState:
         """Writes up to ``PARTS_PER_CALL`` ids parts from where ``state`` stopped. The last call
-        writes at least one part (empty if nobody lives here), so the Map always has an item."""
+        writes at least one part (empty if nobody lives here), so the Map always has an item, and
+        then the Map's list of parts 1..n (exactly those: not a stale part of an earlier attempt)."""
         cursor = state.cursor
         number, persons = state.parts, state.persons
         buffer: list[str] = []
@@ -344,6 +360,9 @@ class ExtractService:
         # The cursor is at a page boundary: what is left of the page goes out now, as a smaller part.
         if buffer or (done and number == 0):
             flush(buffer)
+        if done:
+            items = [{"key": ids_key(state.system_id, state.extract_id, n)} for n in range(1, number + 1)]
+            self._exchange.put(parts_list_key(state.system_id, state.extract_id), json.dumps(items).encode())
         return ListState(
             system_id=state.system_id,
             extract_id=state.extract_id,
@@ -457,27 +476,22 @@ class ExtractService:
 
     # -- step 3: the manifest -------------------------------------------------------------------------
     def finish(
-        self,
-        system_id: str,
-        extract_id: str,
-        registration_version: int,
-        parts: int,
-        results: Sequence[Mapping[str, Any] | None],
+        self, system_id: str, extract_id: str, registration_version: int, parts: int, persons: int
     ) -> Manifest:
-        """Every part must have its result; then the manifest, written last, marks the extract
-        complete for the recipient."""
-        if not valid_extract_id(extract_id):
+        """Every part file 1..``parts`` must be in the bucket (a failed Map item wrote none; the
+        state keeps no per-part results), ``persons`` being the listing's count; then the
+        manifest, written last, marks the extract complete for the recipient."""
+        if not valid_extract_id(extract_id) or re.fullmatch(_SYSTEM, system_id) is None:
             raise ExtractFailed("EXTRACT_ID_INVALID")
         expected = {n: part_key(system_id, extract_id, n) for n in range(1, parts + 1)}
-        given = {int(r.get("number", 0)): str(r.get("key")) for r in results if r is not None}
-        if parts < 1 or len(results) != parts or any(r is None for r in results) or given != expected:
+        written = self._exchange.keys(f"{extract_prefix(system_id, extract_id)}part-")
+        if parts < 1 or not set(expected.values()) <= written:
             raise ExtractFailed("EXTRACT_PART_FAILED")
         registration = self._registry.registration(system_id)
         if registration is None or not registration.is_approved:
             raise ExtractFailed("RECIPIENT_NOT_APPROVED")
         if registration.version != registration_version:
             raise ExtractFailed("RECIPIENT_CHANGED")
-        persons = sum(int(r["persons"]) for r in results if r is not None)
         key = manifest_key(system_id, extract_id)
         manifest = Manifest(
             extract_id=extract_id,

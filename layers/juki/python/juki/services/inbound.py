@@ -6,7 +6,8 @@ takes the first files in key order; for each:
 
 1. the envelope and its data are read and validated; a file that cannot be read, of a kind not
    known, or whose data is refused (by validation or by the ledger's rules) is moved to
-   ``rejected/...`` with a reason file next to it, and the run goes on; a file whose handling
+   ``rejected/...`` with a reason file next to it, and the run goes on (but a refusal of a message
+   found marked once refused is a duplicate: another run applied it meanwhile); a file whose handling
    fails for any other reason (a KMS fault of the vault, a bug) is left where it is for the next
    run and reported as failed (by key and error type), and the run goes on too: only a fault of
    our own table or a lost race fails the step (the machine retries it);
@@ -353,11 +354,17 @@ class InboundService:
         body = self._zone.read(key)
         if body is None:
             return  # moved by a run at the same time
+        if file is None:
+            self._reject(key, file, "INBOUND_KEY_INVALID", outcome, body)
+            return
         try:
-            if file is None:
-                raise InboundRejected("INBOUND_KEY_INVALID", "ファイル名が規約に合いません")
             envelope, apply = self._opened(file, body)
-            already = self._inbox.received(file.source_id)
+        except InboundRejected as refused:
+            self._reject(key, file, refused.code, outcome, body)
+            return
+        already = self._inbox.received(file.source_id)
+        follow_up: FollowUp | None = None
+        try:
             follow_up = apply(file, envelope, already)
         except ValidationError:
             self._reject(key, file, "INBOUND_DATA_INVALID", outcome, body)
@@ -365,9 +372,14 @@ class InboundService:
         except Conflict:
             raise  # a race: the step is retried and looks again
         except DomainError as refused:  # the reason is the rule's own code (NO_MOVE_OUT, ...)
-            code = refused.issues[0].code if refused.issues else refused.code
-            self._reject(key, file, code, outcome, body)
-            return
+            # Two runs at once (one per object event) read the same file: the one that read the
+            # ledger before the other committed is refused by the effect itself (NOTHING_CHANGES,
+            # ...). The mark, written with the effect, tells it apart from a real refusal.
+            if not (already or self._inbox.received(file.source_id)):
+                code = refused.issues[0].code if refused.issues else refused.code
+                self._reject(key, file, code, outcome, body)
+                return
+            already = True
         if already:
             outcome.duplicates += 1
         else:

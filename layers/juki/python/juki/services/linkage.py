@@ -20,6 +20,10 @@ from pynamodb.exceptions import PynamoDBException
 from juki.domain.errors import Conflict, NotFound
 from juki.domain.linkage import (
     FIRST_BACKOFF_SECONDS,
+    INTERMEDIATE_CODE_FIELDS,
+    LEGAL_BASIS,
+    NOT_LINKED,
+    PARKED,
     PENDING,
     ROUTE,
     OutboundMessage,
@@ -30,10 +34,12 @@ from juki.domain.linkage import (
     RecipientSystem,
     Stream,
     delivery_data,
+    event_id,
     judge,
     next_attempt_at,
     parks,
     route,
+    waiting_queue,
 )
 from juki.domain.my_number import SealedMyNumber
 from juki.domain.oplog import OperationLogEntry, entry_for
@@ -49,7 +55,9 @@ FUNCTION_PROVISIONS = "linkage.provisions"
 PAGE = 200  # events routed, and deliveries taken, per round
 SCAN_LIMIT = 2000  # waiting deliveries read past, per round, to find lanes that are due
 MAX_PROVISION_DAYS = 31
-NUMBER_STREAMS = frozenset({Stream.IDENTITY, Stream.INTERMEDIATE_CODE})  # the 個人番号 opened to send
+NUMBER_STREAMS = frozenset(
+    {Stream.IDENTITY, Stream.INTERMEDIATE_CODE, Stream.INTERMEDIATE_LINK}
+)  # the 個人番号 opened to send
 LANE_LEASE = timedelta(minutes=3)  # longer than a round's budget; a dead round's lease ends by itself
 
 
@@ -81,6 +89,7 @@ class LinkageStore(Protocol):
     def release_lane(self, lane: str, owner: str) -> None: ...
     def get(self, message_id: str) -> tuple[str, Waiting] | None: ...
     def route(self, event: OutboundMessage, deliveries: list[OutboundMessage], routed: int = ...) -> bool: ...
+    def add_delivery(self, message: OutboundMessage) -> bool: ...
     def delivered(
         self,
         message: OutboundMessage,
@@ -112,6 +121,7 @@ class RecordVersions(Protocol):
 
 class Peers(Protocol):
     def deliver(self, recipient: str, envelope: dict[str, Any]) -> PeerAnswer: ...
+    def connected(self, recipient: str) -> bool: ...
 
 
 class NumberOpener(Protocol):
@@ -132,6 +142,7 @@ class DispatchResult(BaseModel):
 class _Round:
     result: DispatchResult = field(default_factory=DispatchResult)
     persons: set[str] = field(default_factory=set)
+    held_persons: set[str] = field(default_factory=set)  # their events wait for the next round
     # Record versions read in this round: an event and its deliveries read the same version.
     versions: dict[tuple[str, int], PersonRecord | None] = field(default_factory=dict)
 
@@ -184,15 +195,20 @@ class LinkageService:
         is logged even when the round stops on a fault."""
         started = self._monotonic()
         state = _Round()
+        registry: dict[str, RecipientRegistration] = {}
         try:
             events = self._store.waiting(PAGE, ROUTE)
             if events:
-                recipients = self._store.approved()
+                recipients = [
+                    s
+                    for s in self._store.approved()
+                    if self._peers.connected(f"{Recipient.PLATFORM}.{s.system_id}")
+                ]
                 for item in events:
                     self._route(item, recipients, state)
             registry = {r.system_id: r for r in self._store.registrations()}
             owner = f"{actor.request_id}:{self._ids.new_id()}"
-            for lane, items in self._due_lanes().items():
+            for lane, items in self._due_lanes(registry).items():
                 if self._monotonic() - started > budget_seconds:
                     state.result.more = True
                     break
@@ -206,7 +222,7 @@ class LinkageService:
                     self._store.release_lane(lane, owner)
         finally:
             self._log_round(actor, state)
-        due = self._due_lanes()
+        due = self._due_lanes(registry)
         state.result.waiting = sum(len(items) for items in due.values())
         state.result.more = (
             state.result.more
@@ -215,39 +231,62 @@ class LinkageService:
         )
         return state.result
 
-    def _due_lanes(self) -> dict[str, list[Waiting]]:
-        """The waiting deliveries of lanes whose first message is due, at most ``PAGE`` of them,
-        reading past lanes that wait for a retry (at most ``SCAN_LIMIT`` messages a round)."""
+    def _due_lanes(self, registry: dict[str, RecipientRegistration]) -> dict[str, list[Waiting]]:
+        """The waiting deliveries of lanes whose first message is due, recipient by recipient (each
+        its own queue: one that is down never hides another's), at most ``PAGE`` of them each,
+        reading past lanes that wait for a retry or behind a parked message (``SCAN_LIMIT``)."""
         now = self._clock.now()
+        parked = {item.message.lane for item in self._store.scan_waiting(PARKED)}
+        recipients = [Recipient.CS.value, Recipient.INTERMEDIATE.value]
+        recipients += [f"{Recipient.PLATFORM}.{system_id}" for system_id in sorted(registry)]
         lanes: dict[str, list[Waiting]] = {}
-        held: set[str] = set()  # lanes whose first message is not due: the rest of them waits too
-        taken = 0
-        for scanned, item in enumerate(self._store.scan_waiting(PENDING), start=1):
-            lane = item.message.lane
-            if lane in held:
-                pass
-            elif lane not in lanes and not item.due(now):
-                held.add(lane)
-            else:
-                lanes.setdefault(lane, []).append(item)
-                taken += 1
-            if taken >= PAGE or scanned >= SCAN_LIMIT:
-                break
+        for recipient in recipients:
+            held = set(parked)  # lanes whose first message waits: the rest of them waits too
+            taken = 0
+            for scanned, item in enumerate(self._store.scan_waiting(waiting_queue(recipient)), start=1):
+                lane = item.message.lane
+                if lane in held:
+                    pass
+                elif lane not in lanes and not item.due(now):
+                    held.add(lane)
+                else:
+                    lanes.setdefault(lane, []).append(item)
+                    taken += 1
+                if taken >= PAGE or scanned >= SCAN_LIMIT:
+                    break
         return lanes
 
     def _route(self, item: Waiting, recipients: list[RecipientSystem], state: _Round) -> None:
+        """Routes an event once the person's previous version is routed (so deliveries enter each
+        lane in version order, whatever order the index shows the events in)."""
         event = item.message
         assert event.person_id is not None
+        if event.person_id in state.held_persons:
+            return  # an earlier version of theirs is not routed yet: this one waits a round
         new = self._version(event.person_id, event.sequence, state)
         if new is None:  # the version is gone (archived): nothing left to send
             self._store.route(event, [])
             state.result.skipped += 1
             return
-        before = (
-            self._records.person_version(event.person_id, event.sequence - 1) if event.sequence > 1 else None
-        )
-        if self._store.route(event, route(event, new, before, recipients, self._clock.now()), item.routed):
+        before = self._version(event.person_id, event.sequence - 1, state) if event.sequence > 1 else None
+        if before is not None and self._unrouted(
+            event_id(before.movement_id, event.person_id, before.version)
+        ):
+            state.held_persons.add(event.person_id)
+            return
+        deliveries = [
+            d
+            for d in route(event, new, before, recipients, self._clock.now())
+            if self._peers.connected(d.recipient)
+        ]
+        if self._store.route(event, deliveries, item.routed):
             state.result.routed += 1
+        else:
+            state.held_persons.add(event.person_id)  # another round is routing it: it carries on
+
+    def _unrouted(self, message_id: str) -> bool:
+        found = self._store.get(message_id)
+        return found is not None and found[0] == PENDING
 
     def _deliver_lane(
         self,
@@ -268,6 +307,13 @@ class LinkageService:
             sequence = item.message.sequence
             if sequence not in pending:
                 continue  # delivered or skipped already: the index had not caught up
+            if sequence <= previous:
+                # Superseded: a later version reached the peer first (routing raced). Its message
+                # carried the newer state; this one would only be refused as out of order.
+                if self._store.skip(item.message):
+                    pending.remove(sequence)
+                    state.result.skipped += 1
+                continue
             if sequence != pending[0] or not item.due(self._clock.now()):
                 return
             reached = self._attempt(item, previous, registry, state)
@@ -318,6 +364,8 @@ class LinkageService:
             state.persons.update(persons)
             return message.sequence
         error = answer.code or (f"HTTP_{answer.status}" if answer.status else "NO_ANSWER")
+        if error == NOT_LINKED and message.stream == Stream.INTERMEDIATE_COPY:
+            self._link(message)
         if parks(outcome, attempts):
             provision = self._provision(message, envelope, "parked", None, error)
             if self._store.park(message, attempts, error, provision):
@@ -326,6 +374,21 @@ class LinkageService:
         else:
             self._failed(item, error, state)
         return None
+
+    def _link(self, copy: OutboundMessage) -> None:
+        """The 中間サーバー cannot file a 副本 for a person it holds no 符号 for (a record migrated
+        with its 個人番号, or recorded before the server was connected): ask for the 符号 now, on
+        the link lane, under an id derived from the 副本's, so it is asked once per version."""
+        request = copy.model_copy(
+            update={
+                "message_id": f"{copy.message_id}:{Stream.INTERMEDIATE_LINK}",
+                "kind": "code.request",
+                "stream": Stream.INTERMEDIATE_LINK,
+                "legal_basis": LEGAL_BASIS[Stream.INTERMEDIATE_LINK],
+                "fields": INTERMEDIATE_CODE_FIELDS,
+            }
+        )
+        self._store.add_delivery(request)
 
     def _failed(self, item: Waiting, error: str, state: _Round) -> None:
         attempts = item.attempts + 1
