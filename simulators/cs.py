@@ -1,6 +1,7 @@
 """The 住基ネット 市町村CS as Juki sees it: it takes 本人確認情報 updates and notices in order,
-designates 個人番号 on request, hands out 住民票コード, answers identity-record queries for the
-consistency check, and drops files of its own (転出証明書情報, 転入通知) into the exchange bucket.
+designates 個人番号 on request, takes 住民票コード照会 answers for the 本籍地, hands out 住民票コード,
+answers identity-record queries for the consistency check, and drops files of its own
+(転出証明書情報, 転入通知) into the exchange bucket.
 
 Identity records are kept per person (``person_id``) and found by 住民票コード. The data lives in
 this process only (it is test data, never logged).
@@ -45,7 +46,7 @@ MAX_ALLOCATION = 10_000
 MAX_QUERY = 10_000
 
 IDENTITY_KINDS = ("identity.created", "identity.changed", "identity.removed")
-NOTICE_KINDS = ("move_in.notice", "koseki.notice")
+NOTICE_KINDS = ("move_in.notice", "koseki.notice", "resident_code.answer")  # kept as received
 MY_NUMBER_REQUEST = "my_number.request"
 KINDS = (*IDENTITY_KINDS, *NOTICE_KINDS, MY_NUMBER_REQUEST)
 
@@ -359,7 +360,8 @@ class CsSimulator(Peer):
             return dict(record) if record is not None else None
 
     def notices(self, kind: str) -> list[dict[str, Any]]:
-        """The ``move_in.notice`` or ``koseki.notice`` data received, in order."""
+        """The ``move_in.notice``, ``koseki.notice`` or ``resident_code.answer`` (住民票コード照会の
+        回答, for the 本籍地) data received, in order."""
         with self._lock:
             return [dict(notice) for notice in self._notices[kind]]
 

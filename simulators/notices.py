@@ -3,7 +3,7 @@
 "data"}`` (docs/linkage.md, "Inbound messages").
 
 * 法務省 (``moj``): 法第30条の50の通知 (a foreign resident's status, period or card changed);
-* 戸籍 (``koseki``): 住民票記載事項通知 and 本籍照合通知 from the 本籍地;
+* 戸籍 (``koseki``): 住民票記載事項通知, 本籍照合通知 and 住民票コード照会 from the 本籍地;
 * the 共通基盤 (``platform``): a qualification set or ended by a department's system.
 
 Each writer returns the message id; ``message_id`` may be given to send the same message again.
@@ -104,6 +104,25 @@ class KosekiSimulator(NoticeSender):
         """本籍照合通知: the 本籍・筆頭者 the 戸籍 holds, for the municipality to compare."""
         data = {"resident_code": resident_code, "koseki": dict(koseki)}
         return self.send("domicile_check.notice", data, message_id)
+
+    def send_resident_code_inquiry(
+        self,
+        inquiry_id: str,
+        name: Mapping[str, Any],
+        birth_date: date,
+        koseki: Mapping[str, Any],
+        *,
+        message_id: str | None = None,
+    ) -> str:
+        """住民票コード照会 (from the 戸籍附票 side): the answer comes back through the CS
+        (``resident_code.answer``, carrying ``inquiry_id``)."""
+        data = {
+            "inquiry_id": inquiry_id,
+            "name": dict(name),
+            "birth_date": birth_date.isoformat(),
+            "koseki": dict(koseki),
+        }
+        return self.send("resident_code.inquiry", data, message_id)
 
 
 class PlatformNoticeSimulator(NoticeSender):

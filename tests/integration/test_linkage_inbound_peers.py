@@ -10,12 +10,13 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
 from api_support import oplog_bodies, run_machine
 from juki.adapters.inbound import build_inbound
+from juki.adapters.linkage import build_linkage_store
 from juki.bootstrap import Services
 from juki.domain.codes import resident_code_check_digit
 from juki.domain.model import MovementStatus
@@ -23,7 +24,7 @@ from juki.domain.my_number import SealedMyNumber
 from juki.domain.oplog import OperationLogEntry
 from juki.domain.record_items import ForeignResident
 from juki.domain.records import PersonRecord
-from juki.domain.values import MovementKind
+from juki.domain.values import MovementKind, PersonName
 from juki.services.inbound import Inbox
 from juki.services.movements import received_id
 from juki_local.system import LocalSystem
@@ -36,6 +37,7 @@ from test_linkage_inbound import (
     read_json,
     today,
 )
+from test_linkage_inbound import receive as receive_together
 
 
 def receive(local_system: LocalSystem) -> dict[str, Any]:
@@ -354,6 +356,9 @@ class RacedInbox:
     def mark_logged(self, source_id: str, entry: OperationLogEntry) -> bool:
         return self._inbox.mark_logged(source_id, entry)
 
+    def named(self, family_name: str, given_name: str, birth_date: date) -> list[str]:
+        return self._inbox.named(family_name, given_name, birth_date)
+
 
 def test_a_file_applied_by_a_run_at_the_same_time_is_a_duplicate_not_rejected(
     services: Services, local_system: LocalSystem
@@ -388,3 +393,85 @@ def test_a_file_applied_by_a_run_at_the_same_time_is_a_duplicate_not_rejected(
     after = services.store.get_person(person_id)
     assert after is not None and after.version == before.version + 1  # applied once
     assert after.foreign_resident is not None and after.foreign_resident.card_number == new_card
+
+
+def answers(local_system: LocalSystem, inquiry_id: str) -> list[dict[str, Any]]:
+    notices = local_system.peers.cs.notices("resident_code.answer")
+    return [notice for notice in notices if notice["inquiry_id"] == inquiry_id]
+
+
+def named_resident(services: Services, given_name: str) -> PersonRecord:
+    """A migrated resident (born 1990-04-01, 本籍 静岡県静岡市葵区追手町5番地) under a name nobody
+    else in the session has."""
+    name = PersonName(family_name="照会", given_name=given_name, family_name_kana="ショウカイ",
+                      given_name_kana="ハナコ")  # fmt: skip
+    return migrated_resident(services, name=name)
+
+
+def inquiry_name(given_name: str) -> dict[str, str]:
+    return {"family_name": "照会", "given_name": given_name, "family_name_kana": "ショウカイ",
+            "given_name_kana": "ハナコ"}  # fmt: skip
+
+
+def unique_given_name() -> str:
+    return "".join("一二三四五六七八九十百千万"[int(c, 16) % 13] for c in uuid.uuid4().hex[:8])
+
+
+def test_a_resident_code_inquiry_is_answered_once_through_the_cs(
+    services: Services, local_system: LocalSystem
+) -> None:
+    koseki = local_system.peers.koseki
+    given = unique_given_name()
+    person = named_resident(services, given)
+    assert person.resident_code is not None
+    name = inquiry_name(given)
+    written = {"domicile": "静岡県静岡市葵区追手町５番地", "head": "移行 花子"}  # as the 戸籍 writes it
+    inquiry_id = f"Q-{uuid.uuid4().hex[:12]}"
+    message_id = koseki.send_resident_code_inquiry(inquiry_id, name, date(1990, 4, 1), written)
+    unknown = koseki.send_resident_code_inquiry("Q-unknown", name, date(1990, 4, 2), written)
+    elsewhere = koseki.send_resident_code_inquiry(
+        "Q-elsewhere", name, date(1990, 4, 1), {"domicile": "東京都千代田区千代田1番地", "head": "移行花子"}
+    )
+    receive_together(local_system, runs=2)  # two runs at once read the same files
+    koseki.send_resident_code_inquiry(inquiry_id, name, date(1990, 4, 1), written, message_id=message_id)
+    assert receive(local_system)["duplicates"] >= 1  # read again: answered once all the same
+    run_machine(local_system, "linkage-dispatch")
+
+    assert answers(local_system, inquiry_id) == [
+        {"person_id": person.person_id, "inquiry_id": inquiry_id, "resident_code": person.resident_code}
+    ]
+    (applied,) = local_system.peers.cs.applied(
+        f"cs.koseki_answer:{person.person_id}:answer.koseki.{message_id}"
+    )
+    assert (applied.kind, applied.sequence) == ("resident_code.answer", person.version)
+    provisions = services.part(build_linkage_store).provisions_for(person.person_id)
+    assert [(p.kind, p.outcome, p.fields) for p in provisions] == [
+        ("resident_code.answer", "delivered", ["resident_code"])
+    ]
+    (entry,) = [b for b in oplog_bodies(local_system) if b["entry_id"] == f"koseki#{message_id}:inquiry"]
+    assert (entry["action"], entry["persons"]) == ("read", [person.person_id])
+    assert (entry["code"], entry["staff_id"]) == ("RESIDENT_CODE_ANSWERED", "system:linkage-koseki")
+    logged = json.dumps(entry, ensure_ascii=False)
+    assert person.resident_code not in logged and given not in logged  # never the values
+    assert exists(local_system, services, at("processed", "koseki", message_id))
+    assert reason(local_system, services, "koseki", unknown) == "PERSON_NOT_FOUND"
+    assert reason(local_system, services, "koseki", elsewhere) == "PERSON_NOT_FOUND"
+    assert answers(local_system, "Q-unknown") == [] and answers(local_system, "Q-elsewhere") == []
+    after = services.store.get_person(person.person_id)
+    assert after is not None and after.version == person.version  # nothing written to the record
+
+
+def test_a_resident_code_inquiry_naming_two_residents_is_refused(
+    services: Services, local_system: LocalSystem
+) -> None:
+    given = unique_given_name()
+    named_resident(services, given)
+    named_resident(services, given)
+    name = inquiry_name(given)
+    domicile = {"domicile": "静岡県静岡市葵区追手町5番地", "head": "移行花子"}
+    ambiguous = local_system.peers.koseki.send_resident_code_inquiry(
+        "Q-two", name, date(1990, 4, 1), domicile
+    )
+    receive(local_system)
+    assert reason(local_system, services, "koseki", ambiguous) == "PERSON_AMBIGUOUS"
+    assert not services.store.received(f"koseki#{ambiguous}")

@@ -18,6 +18,7 @@ from juki.domain.linkage import (
     delivery_data,
     event_id,
     judge,
+    koseki_answer,
     next_attempt_at,
     parks,
     route,
@@ -153,3 +154,20 @@ def test_a_recipient_receives_nothing_until_someone_else_approves_it() -> None:
 def test_a_recipient_may_only_ask_for_known_fields() -> None:
     with pytest.raises(ValidationError):
         NewRecipient(system_id="nhi", name="国保", legal_basis="条例", fields=["my_number"])
+
+
+def test_a_resident_code_answer_carries_the_code_of_its_version_and_the_inquiry_id_only() -> None:
+    record = head(version=3)
+    answer = koseki_answer("answer.koseki.koseki-1", record, "Q-2026-0001", NOW)
+    assert (answer.recipient, answer.kind) == ("cs", "resident_code.answer")
+    assert answer.stream == Stream.KOSEKI_ANSWER
+    assert answer.sequence == 3 and answer.legal_basis == "住民基本台帳法第19条第1項"
+    assert answer.fields == ("resident_code",) and answer.reference == "Q-2026-0001"
+    data = delivery_data(answer, record, "静岡市")
+    assert data == {"person_id": HEAD, "inquiry_id": "Q-2026-0001", "resident_code": "12345678901"}
+    # Its own lane: a second inquiry answered from the same version never waits behind the first.
+    other = koseki_answer("answer.koseki.koseki-2", record, "Q-2026-0002", NOW)
+    assert answer.lane.startswith(f"cs.koseki_answer:{HEAD}:") and answer.lane != other.lane
+    assert event(1).lane == f"router:{HEAD}"  # other messages keep the lane of their person
+    # Stored and read back (the outbox keeps the body as JSON): the reference survives.
+    assert OutboundMessage.model_validate(answer.model_dump(mode="json")) == answer

@@ -8,7 +8,7 @@ The drop zone is a prefix of the ``exchange`` bucket (versioned, KMS-encrypted):
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -18,6 +18,7 @@ from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from juki.adapters.dynamodb import INBOX, DynamoLedgerStore, InboxItem, OplogItem, inbox_key, oplog_item
+from juki.adapters.linkage import build_linkage_store
 from juki.adapters.retention_stores import (
     SENDING_ADDRESS_PREFIX,
     DynamoMoveOutCertificates,
@@ -29,7 +30,7 @@ from juki.adapters.tables import bind, conflict_from
 from juki.domain.errors import Conflict
 from juki.domain.oplog import OperationLogEntry
 from juki.domain.records import PersonRecord
-from juki.domain.search import IndexQuery, SearchIndex
+from juki.domain.search import SEPARATOR, IndexQuery, SearchIndex, text_key
 from juki.domain.values import ResidentStatus
 from juki.services.inbound import InboundService, Municipality
 
@@ -129,6 +130,7 @@ class OnceSendingAddressFiles:
 
 
 CARD_HITS = 10  # versions read per card number: a card is held by one person, a few versions
+NAME_HITS = 200  # versions read per full name: a handful of people, a few versions each
 
 
 class LedgerInbox:
@@ -178,6 +180,22 @@ class LedgerInbox:
         ]
         return holders[0] if len(holders) == 1 else None
 
+    def named(self, family_name: str, given_name: str, birth_date: date) -> list[str]:
+        """The name index (``NAME#<family>``, sort keys ``<given>#<person_id>``) narrowed to the
+        exact given name, each version then checked for the birth date. Every version is there,
+        so the caller checks the current record. Reads at most ``NAME_HITS`` versions: a name
+        shared beyond that is left out of the answer, and the caller finds none or several."""
+        query = IndexQuery(
+            SearchIndex.NAME, f"NAME#{text_key(family_name)}", f"{text_key(given_name)}{SEPARATOR}"
+        )
+        found: dict[str, None] = {}
+        for count, hit in enumerate(self._search.hits(query, None, NAME_HITS), start=1):
+            if hit.record.birth_date == birth_date:
+                found[hit.record.person_id] = None
+            if count >= NAME_HITS:
+                break
+        return list(found)
+
     def mark_logged(self, source_id: str, entry: OperationLogEntry) -> bool:
         mark = self._inbox(pk=inbox_key(source_id), sk=INBOX, applied_at=entry.at.isoformat())
         try:
@@ -211,6 +229,7 @@ def build_inbound(services: Services) -> InboundService:
             settings.ledger_table, settings.oplog_table, region=settings.region, host=settings.endpoint_url
         ),
         OnceSendingAddressFiles(S3SendingAddressFiles(s3, bucket), s3, bucket),
+        answers=services.part(build_linkage_store),
         policy=settings.retention,
         municipality=Municipality(code=settings.municipality_code, name=settings.municipality_name),
         clock=SystemClock(),

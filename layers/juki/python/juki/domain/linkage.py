@@ -66,6 +66,8 @@ class Stream(StrEnum):
     # A 符号 asked for again because the server refused a 副本 for want of one (a record migrated
     # with its number): a lane of its own, so its order never mixes with the routed requests'.
     INTERMEDIATE_LINK = "intermediate.link"
+    # 住民票コード照会の回答: the answer to the 本籍地's inquiry (戸籍附票 side), through the CS.
+    KOSEKI_ANSWER = "cs.koseki_answer"
 
 
 LEGAL_BASIS: dict[str, str] = {
@@ -76,6 +78,7 @@ LEGAL_BASIS: dict[str, str] = {
     Stream.INTERMEDIATE_CODE: "行政手続における特定の個人を識別するための番号の利用等に関する法律第19条第8号",
     Stream.INTERMEDIATE_COPY: "行政手続における特定の個人を識別するための番号の利用等に関する法律第19条第8号",
     Stream.INTERMEDIATE_LINK: "行政手続における特定の個人を識別するための番号の利用等に関する法律第19条第8号",
+    Stream.KOSEKI_ANSWER: "住民基本台帳法第19条第1項",
 }
 
 # The 本人確認情報 and what the CS messages carry (docs/linkage.md).
@@ -107,6 +110,8 @@ MOVE_IN_NOTICE_FIELDS: tuple[str, ...] = (
     "moved_in_date",
 )
 MY_NUMBER_REQUEST_FIELDS: tuple[str, ...] = ("resident_code",)
+KOSEKI_ANSWER_KIND = "resident_code.answer"
+KOSEKI_ANSWER_FIELDS: tuple[str, ...] = ("resident_code",)
 INTERMEDIATE_CODE_FIELDS: tuple[str, ...] = ("my_number",)  # with the 団体内統合宛名番号 (person_id)
 # 住民票関係情報 registered as the 副本 for 情報照会 through the 情報提供ネットワークシステム.
 INTERMEDIATE_COPY_FIELDS: tuple[str, ...] = (
@@ -162,10 +167,15 @@ class OutboundMessage(BaseModel):
     legal_basis: str = ""
     fields: tuple[str, ...] = ()
     source_id: str | None = None  # the event a delivery was routed from
+    reference: str | None = None  # what an answer answers (an inquiry id): a reference, never data
 
     @property
     def lane(self) -> str:
-        return f"{self.stream or self.recipient}:{self.person_id or self.household_id}"
+        """``<stream>:<person>``; an answer (a message with a reference) has a lane of its own,
+        ``<stream>:<person>:<message_id>``: two inquiries answered from the same version would
+        otherwise share a sequence on one lane, and the second would never go."""
+        subject = f"{self.stream or self.recipient}:{self.person_id or self.household_id}"
+        return subject if self.reference is None else f"{subject}:{self.message_id}"
 
     @property
     def queue(self) -> str:
@@ -198,6 +208,25 @@ def messages_for(plan: CommitPlan, now: datetime) -> list[OutboundMessage]:
         )
         for person in plan.persons
     ]
+
+
+def koseki_answer(message_id: str, record: PersonRecord, inquiry_id: str, now: datetime) -> OutboundMessage:
+    """The answer to a 住民票コード照会 from the 本籍地, added to the outbox outside routing: it
+    reports the person's version as it stands (``record``), read again when it is delivered."""
+    return OutboundMessage(
+        message_id=message_id,
+        recipient=Recipient.CS,
+        kind=KOSEKI_ANSWER_KIND,
+        movement_id=record.movement_id,
+        person_id=record.person_id,
+        household_id=record.household_id,
+        sequence=record.version,
+        created_at=now,
+        stream=Stream.KOSEKI_ANSWER,
+        legal_basis=LEGAL_BASIS[Stream.KOSEKI_ANSWER],
+        fields=KOSEKI_ANSWER_FIELDS,
+        reference=inquiry_id,
+    )
 
 
 # -- routing -------------------------------------------------------------------------------------
@@ -468,6 +497,12 @@ def delivery_data(
         }
     elif message.stream == Stream.INTERMEDIATE_COPY:
         full = platform_view(record, head_person_id)
+    elif message.stream == Stream.KOSEKI_ANSWER:
+        return {
+            "person_id": record.person_id,
+            "inquiry_id": message.reference,
+            "resident_code": record.resident_code,
+        }
     else:
         full = platform_view(record, head_person_id)
         allowed = set(approved_fields)

@@ -45,6 +45,7 @@ from juki.domain.commands import (
     QualificationGroup,
 )
 from juki.domain.errors import Conflict, DomainError
+from juki.domain.linkage import OutboundMessage, koseki_answer
 from juki.domain.model import Movement
 from juki.domain.my_number import MyNumberInput, MyNumberVault
 from juki.domain.oplog import OperationLogEntry, entry_for
@@ -53,7 +54,16 @@ from juki.domain.records import PersonRecord
 from juki.domain.retention import MoveOutCertificate, RetentionPolicy, move_out_certificate_due_on
 from juki.domain.search import CardNumber, text_key
 from juki.domain.staff import SystemActor
-from juki.domain.values import Day, MovementKind, OtherAddress, PersonName, RecordId, ResidentCode, ShortText
+from juki.domain.values import (
+    Day,
+    MovementKind,
+    OtherAddress,
+    PersonName,
+    RecordId,
+    ResidentCode,
+    ResidentStatus,
+    ShortText,
+)
 from juki.services.movements import MovementService
 from juki.services.ports import Clock
 
@@ -65,6 +75,7 @@ FUNCTION = "linkage.receive"
 ACTOR_NAME = "linkage-cs"  # the CS's movements; other peers act as ``linkage-<peer>``
 KOSEKI_MISMATCH = "KOSEKI_MISMATCH"
 KOSEKI_MATCH = "KOSEKI_MATCH"
+RESIDENT_CODE_ANSWERED = "RESIDENT_CODE_ANSWERED"
 ONLINE_ACTOR_NAME = "online-application"  # 申請管理: drafts only
 MESSAGE_ID = r"[0-9A-Za-z][0-9A-Za-z_-]{0,99}"
 _KEY = re.compile(
@@ -111,6 +122,15 @@ class Inbox(Protocol):
     def mark_logged(self, source_id: str, entry: OperationLogEntry) -> bool:
         """The mark and a log entry in one transaction (a message whose only effect is the log
         entry); False if the mark was there already (nothing written)."""
+
+    def named(self, family_name: str, given_name: str, birth_date: date) -> list[str]:
+        """The ids of the persons some version of whom had this name (kanji, as compared by
+        ``juki.domain.search.text_key``) and birth date: candidates, to be read and checked."""
+
+
+class Answers(Protocol):
+    def add_delivery(self, message: OutboundMessage) -> bool:
+        """Puts an answer in the outbox for the dispatcher, once by its id (False if it was there)."""
 
 
 class CertificateStore(Protocol):
@@ -201,6 +221,18 @@ class DomicileCheckNotice(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     resident_code: ResidentCode
+    koseki: KosekiDomicile
+
+
+class ResidentCodeInquiry(BaseModel):
+    """住民票コード照会 (from the 本籍地's 戸籍附票 side): whose 住民票コード is it, by name, birth
+    date and 本籍. ``inquiry_id`` is the 本籍地's reference, returned with the answer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    inquiry_id: str = Field(pattern=r"^[0-9A-Za-z_-]{1,64}$")
+    name: PersonName
+    birth_date: Day
     koseki: KosekiDomicile
 
 
@@ -299,6 +331,7 @@ class InboundService:
         certificates: CertificateStore,
         sending_addresses: SendingAddressFiles,
         *,
+        answers: Answers,
         policy: RetentionPolicy,
         municipality: Municipality,
         clock: Clock,
@@ -314,6 +347,7 @@ class InboundService:
         self._movements = movements
         self._certificates = certificates
         self._sending = sending_addresses
+        self._answers = answers
         self._policy = policy
         self._municipality = municipality
         self._clock = clock
@@ -325,6 +359,7 @@ class InboundService:
             ("moj", "foreign_resident.notice"): self._foreign_resident_notice,
             ("koseki", "resident_entry.notice"): self._resident_entry_notice,
             ("koseki", "domicile_check.notice"): self._domicile_check_notice,
+            ("koseki", "resident_code.inquiry"): self._resident_code_inquiry,
             ("platform", "qualification.changed"): self._qualification_changed,
         }
 
@@ -496,6 +531,48 @@ class InboundService:
         if self._inbox.mark_logged(file.source_id, entry) and code == KOSEKI_MISMATCH:
             return FollowUp(code, person.person_id, file.peer, file.message_id)
         return None
+
+    def _resident_code_inquiry(self, file: InboundFile, envelope: Envelope, already: bool) -> None:
+        """住民票コード照会: the one current resident with this name (kanji), birth date and 本籍
+        answers; none or several is a refusal (``PERSON_NOT_FOUND``, ``PERSON_AMBIGUOUS``: the
+        戸籍 side then asks by other means). The answer goes out through the dispatcher (the CS,
+        to the 本籍地), put in the outbox before the mark and the log entry, under an id derived
+        from this message's, so a file read again adds it once."""
+        if already:
+            return
+        inquiry = ResidentCodeInquiry.model_validate(envelope.data)
+        person = self._inquired(inquiry)
+        answer = koseki_answer(
+            f"answer.{file.peer}.{file.message_id}", person, inquiry.inquiry_id, self._clock.now()
+        )
+        self._answers.add_delivery(answer)
+        entry = entry_for(
+            self._actor(file), entry_id=f"{file.source_id}:inquiry", at=self._clock.now(), function=FUNCTION,
+            action="read", persons=[person.person_id], subject="resident_code_inquiry",
+            code=RESIDENT_CODE_ANSWERED,
+        )  # fmt: skip
+        self._inbox.mark_logged(file.source_id, entry)
+
+    def _inquired(self, inquiry: ResidentCodeInquiry) -> PersonRecord:
+        """The current resident the inquiry names: their current record, not an older version,
+        must hold the name, birth date and 本籍 (compared as ``domicile_check.notice`` does)."""
+        name = inquiry.name
+        candidates = self._inbox.named(name.family_name, name.given_name, inquiry.birth_date)
+        found = [
+            person
+            for person in (self._inbox.get_person(person_id) for person_id in candidates)
+            if person is not None
+            and person.status == ResidentStatus.RESIDENT
+            and text_key(person.name.family_name) == text_key(name.family_name)
+            and text_key(person.name.given_name) == text_key(name.given_name)
+            and person.birth_date == inquiry.birth_date
+            and _same_domicile(person.koseki, inquiry.koseki)
+        ]
+        if not found:
+            raise InboundRejected("PERSON_NOT_FOUND", "照会の住民が見つかりません", "name")
+        if len(found) > 1:
+            raise InboundRejected("PERSON_AMBIGUOUS", "照会の住民を一人に特定できません", "name")
+        return found[0]
 
     def _qualification_changed(self, file: InboundFile, envelope: Envelope, already: bool) -> None:
         """資格情報 from a department's system: a movement of its own that sets one group (merged
