@@ -8,8 +8,9 @@ Two steps, both driven by the outbox:
    own transaction (``messages_for``). The event holds references only.
 2. **Routing** (``route``) turns an event into the deliveries it calls for, decided from the new
    version and the one before it: the CS's 本人確認情報 update, a 転入通知, a 戸籍附票記載事項通知, a
-   個人番号 request, and a ``resident.changed`` for each approved recipient system of the 共通基盤.
-   A version that changes nothing a recipient holds sends that recipient nothing.
+   個人番号 request, the 中間サーバー's 符号 request and 副本, and a ``resident.changed`` for each
+   approved recipient system of the 共通基盤. A version that changes nothing a recipient holds
+   sends that recipient nothing. (Answers to peers' inquiries are added outside routing.)
 
 Each delivery travels on a **lane** (one recipient stream and one person) whose sequence is the
 record version (更新順番号): it only grows, and the dispatcher delivers a lane strictly in order.
