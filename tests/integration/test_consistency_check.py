@@ -5,16 +5,12 @@ value), a record the CS lacks is reported missing, and a part without a result f
 from __future__ import annotations
 
 import json
-import os
-import time
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from api_support import run_machine
 from juki import bootstrap
 from juki.adapters.consistency import LedgerCurrentPersons, build_consistency
-from juki.adapters.settings import ENV_PEER_CS_URL
 from juki.domain.consistency import ConsistencyReport, Held, Kind
 from juki.domain.errors import Forbidden
 from juki.domain.linkage import identity_data
@@ -23,33 +19,15 @@ from juki.domain.staff import Actor, Role, SystemActor
 from juki.services.consistency import CheckFailed, part_key
 from juki_local.system import LocalSystem
 
-from simulators import CsSimulator, PeerSimulators
+from simulators import CsSimulator
 
 OTHER_MY_NUMBER = "123456789018"  # a valid 個人番号 (check digit 8) the ledger does not hold
 
 
 @pytest.fixture(scope="module")
-def cs(local_system: LocalSystem) -> Iterator[CsSimulator]:
-    """The CS simulator the functions talk to: the local system's when it runs one, else one
-    started here, with the functions' settings pointed at it for this module."""
-    peers = getattr(local_system, "peers", None)
-    if peers is not None:
-        yield peers.cs
-        return
-    settings = bootstrap.services().settings
-    own = PeerSimulators(local_system.emulator.client("s3"), settings.exchange_bucket).start()
-    saved = os.environ.get(ENV_PEER_CS_URL)
-    os.environ[ENV_PEER_CS_URL] = own.cs_url
-    bootstrap.services.cache_clear()
-    try:
-        yield own.cs
-    finally:
-        own.stop()
-        if saved is None:
-            os.environ.pop(ENV_PEER_CS_URL, None)
-        else:
-            os.environ[ENV_PEER_CS_URL] = saved
-        bootstrap.services.cache_clear()
+def cs(local_system: LocalSystem) -> CsSimulator:
+    """The CS simulator the local system runs and the functions talk to."""
+    return local_system.peers.cs
 
 
 def residents(count: int) -> list[PersonRecord]:
@@ -68,17 +46,7 @@ def residents(count: int) -> list[PersonRecord]:
 
 
 def run(local_system: LocalSystem, machine: str, run_input: dict[str, Any]) -> dict[str, Any]:
-    sfn = local_system.emulator.client("stepfunctions")
-    started = sfn.start_execution(
-        stateMachineArn=local_system.resources.state_machines[machine],
-        name=f"test-{uuid.uuid4().hex}",
-        input=json.dumps(run_input),
-    )
-    for _ in range(1200):
-        described = sfn.describe_execution(executionArn=started["executionArn"])
-        if described["status"] != "RUNNING":
-            break
-        time.sleep(0.1)
+    described = run_machine(local_system, machine, run_input)
     assert described["status"] == "SUCCEEDED", described.get("error")
     return dict(json.loads(described["output"]))
 

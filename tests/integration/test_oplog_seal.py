@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -19,6 +18,7 @@ from datetime import time as day_start
 from typing import Any
 
 import pytest
+from api_support import run_machine
 from botocore.exceptions import ClientError
 from juki.adapters.dynamodb import OplogItem, oplog_item
 from juki.adapters.oplog_archive import S3ManifestArchive, oplog_audit_from
@@ -37,21 +37,6 @@ from juki_local.system import LocalSystem
 
 ACTOR = SystemActor(name="oplog-test", request_id="r-oplog-test")
 CONTEXT = new_context("oplog-seal", "arn:aws:lambda:ap-northeast-1:123456789012:function:oplog-seal", 300)
-
-
-def run_machine(local_system: LocalSystem, machine: str, payload: dict[str, Any]) -> dict[str, Any]:
-    sfn = local_system.emulator.client("stepfunctions")
-    arn = sfn.start_execution(
-        stateMachineArn=local_system.resources.state_machines[machine],
-        name=f"test-{uuid.uuid4().hex}",
-        input=json.dumps(payload),
-    )["executionArn"]
-    for _ in range(600):
-        described = sfn.describe_execution(executionArn=arn)
-        if described["status"] != "RUNNING":
-            return dict(described)
-        time.sleep(0.1)
-    raise AssertionError("the execution did not finish")
 
 
 def log_entry(at: datetime, persons: list[str] | None = None) -> OperationLogEntry:

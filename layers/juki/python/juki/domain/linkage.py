@@ -290,8 +290,14 @@ def _move_in_notice_due(new: PersonRecord, before: PersonRecord | None) -> bool:
     )
 
 
-def _my_number_request_due(new: PersonRecord) -> bool:
-    return new.status == ResidentStatus.RESIDENT and new.my_number is None and new.resident_code is not None
+def _my_number_request_due(new: PersonRecord, before: PersonRecord | None) -> bool:
+    """A resident with a 住民票コード and no 個人番号, when the record enters the ledger (or comes back)
+    or its code changes: then the CS is asked to designate one."""
+    if new.status != ResidentStatus.RESIDENT or new.my_number is not None or new.resident_code is None:
+        return False
+    return (
+        before is None or before.status == ResidentStatus.REMOVED or before.resident_code != new.resident_code
+    )
 
 
 def route(
@@ -322,39 +328,27 @@ def route(
             source_id=event.message_id,
         )
 
-    found: list[OutboundMessage] = []
     kind = identity_kind(new, before)
-    if kind is not None:
-        found.append(
-            delivery(Recipient.CS, Stream.IDENTITY, kind, LEGAL_BASIS[Stream.IDENTITY], IDENTITY_FIELDS)
-        )
-    if _move_in_notice_due(new, before):
-        found.append(
-            delivery(Recipient.CS, Stream.MOVE_IN_NOTICE, "move_in.notice",
-                     LEGAL_BASIS[Stream.MOVE_IN_NOTICE], MOVE_IN_NOTICE_FIELDS)
-        )  # fmt: skip
-    if _koseki_notice_due(new, before):
-        found.append(
-            delivery(Recipient.CS, Stream.KOSEKI_NOTICE, "koseki.notice",
-                     LEGAL_BASIS[Stream.KOSEKI_NOTICE], KOSEKI_NOTICE_FIELDS)
-        )  # fmt: skip
-    if _my_number_request_due(new) and (
-        before is None or before.status == ResidentStatus.REMOVED or before.resident_code != new.resident_code
-    ):
-        found.append(
-            delivery(Recipient.CS, Stream.MY_NUMBER, "my_number.request",
-                     LEGAL_BASIS[Stream.MY_NUMBER], MY_NUMBER_REQUEST_FIELDS)
-        )  # fmt: skip
-    if _intermediate_code_due(new, before):
-        found.append(
-            delivery(Recipient.INTERMEDIATE, Stream.INTERMEDIATE_CODE, "code.request",
-                     LEGAL_BASIS[Stream.INTERMEDIATE_CODE], INTERMEDIATE_CODE_FIELDS)
-        )  # fmt: skip
-    if new.my_number is not None:  # the 副本 of everyone with a 個人番号, on every version
-        found.append(
-            delivery(Recipient.INTERMEDIATE, Stream.INTERMEDIATE_COPY, "copy.registered",
-                     LEGAL_BASIS[Stream.INTERMEDIATE_COPY], INTERMEDIATE_COPY_FIELDS)
-        )  # fmt: skip
+    # What each stream is sent, when: (due, recipient, stream, kind, fields); the basis is the stream's.
+    streams: list[tuple[bool, str, Stream, str, tuple[str, ...]]] = [
+        (kind is not None, Recipient.CS, Stream.IDENTITY, kind or "", IDENTITY_FIELDS),
+        (_move_in_notice_due(new, before), Recipient.CS, Stream.MOVE_IN_NOTICE, "move_in.notice",
+         MOVE_IN_NOTICE_FIELDS),
+        (_koseki_notice_due(new, before), Recipient.CS, Stream.KOSEKI_NOTICE, "koseki.notice",
+         KOSEKI_NOTICE_FIELDS),
+        (_my_number_request_due(new, before), Recipient.CS, Stream.MY_NUMBER, "my_number.request",
+         MY_NUMBER_REQUEST_FIELDS),
+        (_intermediate_code_due(new, before), Recipient.INTERMEDIATE, Stream.INTERMEDIATE_CODE,
+         "code.request", INTERMEDIATE_CODE_FIELDS),
+        # The 副本 of everyone with a 個人番号, on every version.
+        (new.my_number is not None, Recipient.INTERMEDIATE, Stream.INTERMEDIATE_COPY, "copy.registered",
+         INTERMEDIATE_COPY_FIELDS),
+    ]  # fmt: skip
+    found = [
+        delivery(recipient, stream, what, LEGAL_BASIS[stream], fields)
+        for due, recipient, stream, what, fields in streams
+        if due
+    ]
     for system in recipients:
         recipient = f"{Recipient.PLATFORM}.{system.system_id}"
         found.append(delivery(recipient, recipient, "resident.changed", system.legal_basis, system.fields))
